@@ -1,0 +1,142 @@
+"""Omnibus tests on count tables: Pearson χ², Kruskal–Wallis and Mann–Whitney, from counts.
+
+Everything works on the aggregated table (cost grows with cells, not with responses). Ranks are
+mid-ranks of the ordered levels: with t_l the count at level l over all groups,
+r_l = (count below level l) + (t_l + 1)/2, and ties enter through Σ(t³ − t).
+
+When a statistic is undefined, its fields are None:
+
+* χ²: fewer than two non-empty rows or columns remain (one branch answered, or one option used).
+* Kruskal–Wallis: fewer than two non-empty groups, or every answer falls on one level (the tie
+  correction is then 0 and H is 0/0; scipy returns NaN there).
+* Mann–Whitney: either sample is empty (u and p None), or every answer falls on one level
+  (u = n1·n2/2 is reported, p is None because σ = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from analytics._util import as_counts, to_float
+
+
+@dataclass(frozen=True, slots=True)
+class ChiSquare:
+    """Pearson χ² test of independence with Cramér's V (no continuity correction)."""
+
+    statistic: float | None
+    df: int | None
+    p: float | None
+    cramers_v: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class KruskalWallis:
+    """Kruskal–Wallis H, tie-corrected, with ε² = H/(N − 1)."""
+
+    statistic: float | None
+    df: int | None
+    p: float | None
+    epsilon_squared: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MannWhitney:
+    """Mann–Whitney U of the first sample, with a two-sided normal-approximation p."""
+
+    u: float | None
+    p: float | None
+
+
+def _drop_empty(table: np.ndarray) -> np.ndarray:
+    """Remove all-zero rows and columns, which carry no information and break expected counts."""
+    table = table[table.sum(axis=1) > 0]
+    return table[:, table.sum(axis=0) > 0]
+
+
+def chi_square(table: Sequence[Sequence[int]] | np.ndarray) -> ChiSquare:
+    """Pearson χ² and Cramér's V of a groups × options table, empty lines dropped (Pearson 1900)."""
+    observed = _drop_empty(as_counts(table, ndim=2))
+    rows, cols = observed.shape
+    if rows < 2 or cols < 2:
+        return ChiSquare(None, None, None, None)
+    obs = observed.astype(float)
+    total = obs.sum()
+    expected = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / total
+    statistic = float(((obs - expected) ** 2 / expected).sum())
+    df = (rows - 1) * (cols - 1)
+    cramers_v = float(np.sqrt(statistic / (total * (min(rows, cols) - 1))))
+    return ChiSquare(
+        statistic=statistic,
+        df=df,
+        p=to_float(stats.chi2.sf(statistic, df)),
+        cramers_v=to_float(cramers_v),
+    )
+
+
+def mid_ranks(level_totals: np.ndarray) -> np.ndarray:
+    """Mid-rank of each ordered level from its total count: below + (t + 1)/2 (Kendall 1945)."""
+    totals = np.asarray(level_totals, dtype=float)
+    below = np.cumsum(totals) - totals
+    return below + (totals + 1) / 2
+
+
+def _tie_sum(level_totals: np.ndarray) -> float:
+    """Σ(t³ − t) over levels, in floating point so that large N cannot overflow."""
+    t = np.asarray(level_totals, dtype=float)
+    return float((t**3 - t).sum())
+
+
+def kruskal_wallis(table: Sequence[Sequence[int]] | np.ndarray) -> KruskalWallis:
+    """Tie-corrected Kruskal–Wallis H of a groups × ordered-levels table (Kruskal & Wallis 1952)."""
+    counts = as_counts(table, ndim=2)
+    counts = counts[counts.sum(axis=1) > 0]
+    groups = counts.shape[0]
+    totals = counts.sum(axis=0)
+    if groups < 2 or np.count_nonzero(totals) < 2:
+        return KruskalWallis(None, None, None, None)
+    n_total = float(totals.sum())
+    ranks = mid_ranks(totals)
+    sizes = counts.sum(axis=1).astype(float)
+    mean_ranks = (counts * ranks).sum(axis=1) / sizes
+    # 12/(N(N+1))·Σ n_i(R̄_i − (N+1)/2)² equals 12/(N(N+1))·ΣR_i²/n_i − 3(N+1) without cancellation.
+    h_uncorrected = (
+        12.0
+        / (n_total * (n_total + 1))
+        * float((sizes * (mean_ranks - (n_total + 1) / 2) ** 2).sum())
+    )
+    tie_correction = 1.0 - _tie_sum(totals) / (n_total**3 - n_total)
+    statistic = h_uncorrected / tie_correction
+    df = groups - 1
+    return KruskalWallis(
+        statistic=statistic,
+        df=df,
+        p=to_float(stats.chi2.sf(statistic, df)),
+        epsilon_squared=statistic / (n_total - 1),
+    )
+
+
+def mann_whitney(
+    counts_a: Sequence[int] | np.ndarray, counts_b: Sequence[int] | np.ndarray
+) -> MannWhitney:
+    """Two-sided Mann–Whitney U, normal approximation, tie and continuity corrected (Mann 1947)."""
+    a = as_counts(counts_a, ndim=1)
+    b = as_counts(counts_b, ndim=1)
+    if a.shape != b.shape:
+        raise ValueError(f"both samples need the same levels, got {a.shape} and {b.shape}")
+    n1, n2 = float(a.sum()), float(b.sum())
+    if n1 == 0 or n2 == 0:
+        return MannWhitney(None, None)
+    totals = a + b
+    n_total = n1 + n2
+    u = float((a * mid_ranks(totals)).sum()) - n1 * (n1 + 1) / 2
+    if np.count_nonzero(totals) < 2:
+        return MannWhitney(u, None)
+    variance = n1 * n2 / 12 * ((n_total + 1) - _tie_sum(totals) / (n_total * (n_total - 1)))
+    z = (abs(u - n1 * n2 / 2) - 0.5) / float(np.sqrt(variance))
+    p = min(1.0, 2 * float(stats.norm.sf(z)))
+    return MannWhitney(u, to_float(p))

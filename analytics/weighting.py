@@ -1,0 +1,98 @@
+"""Post-stratification of a favourable rate by respondent category (Kish 1965, §11.7).
+
+Each stratum h (a respondent category) has a rate p_h from n_h respondents and a target weight.
+Weights are relative: they are normalised over the strata that have respondents, so that a weight
+of 2 against 1 means two thirds against one third. A weight of ``None`` means "no weighting for
+that category": the category keeps its sample share n_h/n and the weighted categories share the
+rest in proportion to their weights.
+
+    p_w = Σ W_h·p_h,   Var(p_w) = Σ W_h²·p_h(1 − p_h)/n_h,   interval p_w ± z·sqrt(Var), in [0, 1]
+
+The Kish effective sample size is (Σw_i)²/Σw_i² with respondent weight w_i = W_h/n_h, which is
+1/Σ(W_h²/n_h) because ΣW_h = 1. Every field is None when no stratum has respondents (or every
+stratum with respondents has weight 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics._util import as_counts, z_value
+
+
+@dataclass(frozen=True, slots=True)
+class Weighted:
+    """A post-stratified rate, its normal interval and the Kish effective sample size."""
+
+    rate: float | None
+    lo: float | None
+    hi: float | None
+    effective_n: float | None
+
+
+def stratum_shares(
+    sizes: Sequence[int] | np.ndarray, weights: Sequence[float | None]
+) -> np.ndarray | None:
+    """Normalised stratum shares W_h; None weights keep the sample share n_h/n (Kish 1965)."""
+    n = as_counts(sizes, ndim=1)
+    if len(weights) != n.size:
+        raise ValueError(f"{n.size} strata but {len(weights)} weights")
+    given = np.array([w is not None for w in weights], dtype=bool)
+    values = np.array([0.0 if w is None else float(w) for w in weights], dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError("weights must be finite and non-negative")
+    present = n > 0
+    if not present.any():
+        return None
+    free = present & ~given
+    fixed = present & given
+    shares = np.zeros(n.size)
+    total = float(n[present].sum())
+    weight_sum = float(values[fixed].sum())
+    if weight_sum > 0:
+        free_share = float(n[free].sum()) / total
+        shares[free] = n[free] / total
+        shares[fixed] = (1.0 - free_share) * values[fixed] / weight_sum
+    elif free.any():
+        shares[free] = n[free] / float(n[free].sum())
+    else:
+        return None
+    return shares
+
+
+def post_stratified(
+    rates: Sequence[float | None],
+    sizes: Sequence[int] | np.ndarray,
+    weights: Sequence[float | None],
+    confidence: float = 0.95,
+) -> Weighted:
+    """Post-stratified rate with normal interval and Kish effective n (Kish 1965, §11.7)."""
+    z = z_value(confidence)
+    n = as_counts(sizes, ndim=1)
+    if len(rates) != n.size:
+        raise ValueError(f"{n.size} strata but {len(rates)} rates")
+    p = np.array([math.nan if r is None else float(r) for r in rates], dtype=float)
+    defined = np.isfinite(p)
+    if np.any((p[defined] < 0) | (p[defined] > 1)):
+        raise ValueError("rates must lie in [0, 1]")
+    # A stratum without a rate (no answers) contributes no respondents to the estimate.
+    usable = np.where(defined, n, 0)
+    shares = stratum_shares(usable, weights)
+    if shares is None:
+        return Weighted(None, None, None, None)
+    present = usable > 0
+    w_h, p_h, n_h = shares[present], p[present], usable[present].astype(float)
+    rate = float(np.clip((w_h * p_h).sum(), 0.0, 1.0))
+    variance = float((w_h**2 * p_h * (1 - p_h) / n_h).sum())
+    half = z * math.sqrt(max(variance, 0.0))
+    inverse_n = float((w_h**2 / n_h).sum())
+    return Weighted(
+        rate=rate,
+        lo=max(0.0, rate - half),
+        hi=min(1.0, rate + half),
+        effective_n=1.0 / inverse_n,
+    )

@@ -1,0 +1,63 @@
+"""Error pages: every refusal is a page in the visitor's language with a 4xx status.
+
+API requests (``/api/…``) get the same status with a JSON body instead of a page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in to see this page."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist."),
+        405: _("This address does not accept that kind of request."),
+        409: _("This request conflicts with the current state."),
+        413: _("The upload is too large."),
+        422: _("The submitted data is not valid."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Nothing you sent was stored."),
+    }
+
+
+def render_error(status: int, message: str | None = None, title: str | None = None):
+    """A refusal page (or JSON for the API) with ``status`` and a message for the visitor."""
+    message = message or _messages().get(status, _("The request could not be completed."))
+    if request.path.startswith("/api/"):
+        return jsonify({"error": message, "status": status}), status
+    return render_template("errors/error.html", status=status, message=message, title=title), status
+
+
+def _http_error(error: HTTPException):
+    if isinstance(error, CSRFError):
+        return render_error(
+            400,
+            _(
+                "This form has expired or was not sent from this site. "
+                "Please go back, reload the page and try again."
+            ),
+            title=_("The form has expired"),
+        )
+    return render_error(error.code or 500)
+
+
+def _unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _unexpected)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,3 @@
+"""Views of the respond area."""
+
+from survey.respond import bp  # noqa: F401

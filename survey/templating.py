@@ -1,0 +1,40 @@
+"""Template helpers that every page's layout needs (navigation, print header)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask, current_app, g
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+#: Navigation entries: endpoint, label, roles that see it.
+NAVIGATION = (
+    ("results.list_campaigns", _l("Results"), {"admin", "supervisor", "branch_viewer"}),
+    ("manage.show_dashboard", _l("Administration"), {"admin"}),
+    ("manage.list_audit", _l("Audit log"), {"admin"}),
+    ("auth.edit_account", _l("Account"), {"admin", "supervisor", "branch_viewer"}),
+    ("auth.logout", _l("Sign out"), {"admin", "supervisor", "branch_viewer"}),
+)
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The navigation entries the signed-in user's role may use."""
+    user = g.get("user")
+    if user is None:
+        return []
+    return [
+        (endpoint, str(label))
+        for endpoint, label, roles in NAVIGATION
+        if str(user.role) in roles and endpoint in current_app.view_functions
+    ]
+
+
+def print_date() -> str:
+    """Today's date in the interface language, for the header of printed pages."""
+    return format_date(date.today(), format="long")
+
+
+def init_app(app: Flask) -> None:
+    """Expose the helpers to templates."""
+    app.jinja_env.globals.update(nav_links=nav_links, print_date=print_date)
