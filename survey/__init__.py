@@ -47,6 +47,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
+    from survey.auth import access
+
+    access.init_app(app)
+
     for area in ("respond", "auth", "results", "manage", "api"):
         package = import_module(f"survey.{area}")
         import_module(f"survey.{area}.routes")  # attaches the views to the area's blueprint
