@@ -15,6 +15,7 @@ When a statistic is undefined, its fields are None:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,6 +111,8 @@ def kruskal_wallis(table: Sequence[Sequence[int]] | np.ndarray) -> KruskalWallis
         * float((sizes * (mean_ranks - (n_total + 1) / 2) ** 2).sum())
     )
     tie_correction = 1.0 - _tie_sum(totals) / (n_total**3 - n_total)
+    if tie_correction <= 0:  # only reachable by rounding at astronomically large N
+        return KruskalWallis(None, None, None, None)
     statistic = h_uncorrected / tie_correction
     df = groups - 1
     return KruskalWallis(
@@ -137,6 +140,8 @@ def mann_whitney(
     if np.count_nonzero(totals) < 2:
         return MannWhitney(u, None)
     variance = n1 * n2 / 12 * ((n_total + 1) - _tie_sum(totals) / (n_total * (n_total - 1)))
-    z = (abs(u - n1 * n2 / 2) - 0.5) / float(np.sqrt(variance))
+    if variance <= 0:  # only reachable by rounding at astronomically large N
+        return MannWhitney(u, None)
+    z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(variance)
     p = min(1.0, 2 * float(stats.norm.sf(z)))
     return MannWhitney(u, to_float(p))

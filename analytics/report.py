@@ -141,15 +141,17 @@ class SurveyCounts:
         item_counts = as_counts(self.complete_item_counts, ndim=2)
         if item_counts.shape != shape[2:]:
             raise ValueError(f"complete_item_counts has shape {item_counts.shape}, not {shape[2:]}")
+        total_counts = as_counts(self.complete_total_counts, ndim=1)
+        total_values = np.asarray(self.complete_total_values, dtype=float)
+        if total_values.shape != total_counts.shape:
+            raise ValueError("complete_total_values and complete_total_counts differ in length")
+        if np.any(item_counts.sum(axis=1) != total_counts.sum()):
+            raise ValueError("each item needs one complete answer per complete response")
         object.__setattr__(self, "counts", counts)
         object.__setattr__(self, "respondents", respondents)
         object.__setattr__(self, "complete_item_counts", item_counts)
-        object.__setattr__(
-            self, "complete_total_values", np.asarray(self.complete_total_values, dtype=float)
-        )
-        object.__setattr__(
-            self, "complete_total_counts", as_counts(self.complete_total_counts, ndim=1)
-        )
+        object.__setattr__(self, "complete_total_values", total_values)
+        object.__setattr__(self, "complete_total_counts", total_counts)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -398,9 +400,10 @@ def _vs_rest(
 
 def _ranks(rates: Mapping[int, float]) -> dict[int, int]:
     """Competition ranks (1, 2, 2, 4) by rate descending, ties within RANK_TOLERANCE."""
-    values = list(rates.values())
+    ordered = np.sort(np.fromiter(rates.values(), dtype=float, count=len(rates)))
     return {
-        b: 1 + sum(other > rate + RANK_TOLERANCE for other in values) for b, rate in rates.items()
+        b: 1 + len(ordered) - int(np.searchsorted(ordered, rate + RANK_TOLERANCE, side="right"))
+        for b, rate in rates.items()
     }
 
 
@@ -420,7 +423,7 @@ def _statuses(counts: SurveyCounts) -> tuple[list[str], bool]:
 
 
 def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
-    """Summaries, branch-vs-rest tests, omnibus tests, ranks and α for one survey, suppressed."""
+    """One survey's summaries, vs-rest marks (Holm 1979), omnibus tests, ranks and α, suppressed."""
     check_confidence(confidence)
     scale, item_keys = counts.scale, counts.item_keys
     branch_cells = counts.counts.sum(axis=1)  # (branches, items, options)

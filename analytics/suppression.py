@@ -36,6 +36,6 @@ def suppressed(sizes: Mapping[str, int], threshold: int) -> frozenset[str]:
 
 
 def reveals_small_group(sizes: Mapping[str, int], hidden: frozenset[str], threshold: int) -> bool:
-    """True when the total minus the shown groups leaves 1..k−1 respondents (disclosure check)."""
+    """True when the total minus the shown groups leaves 1..k−1 respondents (Hundepool 2012)."""
     hidden_total = sum(size for key, size in sizes.items() if key in hidden)
     return 1 <= hidden_total < threshold

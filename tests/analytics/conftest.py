@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-# The repository root holds the ``analytics`` package; pytest's rootdir-based import puts only
-# this folder on sys.path, so make the package importable without installing the project.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from analytics.report import Scale, SurveyCounts  # noqa: E402
+from analytics.report import Scale, SurveyCounts
 
 FOUR_LEVELS = Scale(
     option_keys=("good", "fairly_good", "average", "poor"),
@@ -48,16 +40,15 @@ def simulate(
     counts = np.zeros((n_branches, n_categories, items, n_options), dtype=np.int64)
     raw = []
     for b in range(n_branches):
-        if probabilities is None:
-            p = rng.dirichlet(np.ones(n_options))
-        else:
-            p = probabilities[b]
+        p = rng.dirichlet(np.ones(n_options)) if probabilities is None else probabilities[b]
         for c in range(n_categories):
             answers = rng.choice(n_options, size=(int(sizes[b, c]), items), p=p)
             answers[rng.random(answers.shape) < skip] = -1
             raw.append(answers)
             for i in range(items):
-                counts[b, c, i] = np.bincount(answers[:, i][answers[:, i] >= 0], minlength=n_options)
+                counts[b, c, i] = np.bincount(
+                    answers[:, i][answers[:, i] >= 0], minlength=n_options
+                )
     everyone = np.concatenate(raw) if raw else np.zeros((0, items), dtype=np.int64)
     complete = everyone[(everyone >= 0).all(axis=1)]
     weights = np.asarray(scale.weights)
@@ -110,3 +101,21 @@ def walk_plain(value: object, path: str = "result") -> None:
 def rng() -> np.random.Generator:
     """A seeded generator, so that failures reproduce."""
     return np.random.default_rng(20240607)
+
+
+@pytest.fixture(scope="session")
+def simulate_survey():
+    """The ``simulate`` helper, as a fixture (session-scoped, so hypothesis tests may use it)."""
+    return simulate
+
+
+@pytest.fixture(scope="session")
+def assert_plain():
+    """The ``walk_plain`` check, as a fixture (session-scoped, so hypothesis tests may use it)."""
+    return walk_plain
+
+
+@pytest.fixture(scope="session")
+def four_levels() -> Scale:
+    """The 好 / 比較好 / 一般 / 差 scale, weights 4..1, the first two favourable."""
+    return FOUR_LEVELS

@@ -1,0 +1,92 @@
+"""Post-stratified rates: hand-computed values, None weights and Kish's effective n."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import post_stratified
+from analytics.weighting import Weighted, stratum_shares
+
+
+def test_hand_computed_two_strata():
+    """W = (0.75, 0.25) on p = (0.8, 0.4) with n = (50, 100)."""
+    result = post_stratified([0.8, 0.4], [50, 100], [3, 1])
+    rate = 0.75 * 0.8 + 0.25 * 0.4
+    variance = 0.75**2 * 0.8 * 0.2 / 50 + 0.25**2 * 0.4 * 0.6 / 100
+    assert result.rate == pytest.approx(rate)
+    assert result.lo == pytest.approx(rate - 1.959963984540054 * math.sqrt(variance))
+    assert result.hi == pytest.approx(rate + 1.959963984540054 * math.sqrt(variance))
+    respondent_weights = np.repeat([0.75 / 50, 0.25 / 100], [50, 100])
+    kish = respondent_weights.sum() ** 2 / (respondent_weights**2).sum()
+    assert result.effective_n == pytest.approx(kish)
+
+
+def test_proportional_weights_give_the_pooled_rate_and_full_n():
+    """Weights equal to the sample shares reproduce the pooled rate and n_eff = n."""
+    result = post_stratified([0.5, 0.9], [20, 60], [1, 3])
+    assert result.rate == pytest.approx((10 + 54) / 80)
+    assert result.effective_n == pytest.approx(80)
+
+
+def test_none_weight_keeps_sample_share():
+    """A None category keeps n_h/n; the weighted ones share the rest by their weights."""
+    shares = stratum_shares([25, 50, 25], [None, 1.0, 3.0])
+    assert shares.tolist() == pytest.approx([0.25, 0.75 * 0.25, 0.75 * 0.75])
+    assert stratum_shares([10, 10], [None, None]).tolist() == pytest.approx([0.5, 0.5])
+    assert stratum_shares([10, 10], [0.0, None]).tolist() == pytest.approx([0.0, 1.0])
+
+
+def test_empty_strata_are_renormalised_away():
+    """A stratum without respondents or without a rate takes no share."""
+    result = post_stratified([0.6, None, 0.2], [10, 0, 10], [1, 5, 1])
+    assert result.rate == pytest.approx(0.4)
+    result = post_stratified([0.6, None], [10, 7], [1, 5])
+    assert result.rate == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("rates", "sizes", "weights"),
+    [
+        ([], [], []),
+        ([None, None], [0, 0], [1, 1]),
+        ([0.5], [10], [0.0]),
+    ],
+)
+def test_undefined_gives_none_fields(rates, sizes, weights):
+    """No respondents, or only zero weights: every field None."""
+    assert post_stratified(rates, sizes, weights) == Weighted(None, None, None, None)
+
+
+def test_degenerate_rates_give_zero_width_interval():
+    """All strata at 0 % or 100 % favourable: the variance is 0, the interval a point."""
+    result = post_stratified([1.0, 0.0], [5, 5], [1, 1])
+    assert result.rate == result.lo == result.hi == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.integers(0, 200),
+            st.one_of(st.none(), st.floats(0, 10)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_weighted_rate_within_bounds(strata):
+    """The rate lies between the stratum rates, the interval in [0, 1], n_eff ≤ n."""
+    rates, sizes, weights = zip(*strata, strict=True)
+    result = post_stratified(list(rates), list(sizes), list(weights))
+    if result.rate is None:
+        return
+    used = [r for r, n in zip(rates, sizes, strict=True) if n > 0]
+    assert min(used) - 1e-12 <= result.rate <= max(used) + 1e-12
+    assert 0 <= result.lo <= result.rate <= result.hi <= 1
+    assert 0 < result.effective_n <= sum(sizes) * (1 + 1e-12)
