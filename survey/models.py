@@ -10,7 +10,7 @@ Anonymity is a property of this schema, not of the code that uses it:
 * ``answer_tally``, ``total_tally`` and ``respondent_tally`` are counts kept in the same
   transaction as each response, so reports cost branches × items, not responses.
 
-``tests/survey/test_anonymity_schema.py`` reads this schema and proves the separation.
+``tests/survey/test_anonymity.py`` reads this schema and proves the separation.
 """
 
 from __future__ import annotations
@@ -281,6 +281,8 @@ class CodeBatch(Base):
     created_on: Mapped[date] = mapped_column(Date, default=date.today)
     #: A voided batch's unused codes no longer open the questionnaire.
     is_void: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Minted while the survey was in test mode; voided when the survey goes live.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
 
     branch: Mapped[Branch] = relationship()
     category: Mapped[RespondentCategory] = relationship()
@@ -470,3 +472,21 @@ class AuditEntry(Base):
     username: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class BallotDraft(Base):
+    """Paper ballots keyed (or uploaded) but not yet committed as responses.
+
+    Holds the first keying and, once done, the blind second keying, so that disagreements are
+    resolved before anything is counted. Paper ballots carry no identity; the draft is deleted
+    in the transaction that commits its ballots.
+    """
+
+    __tablename__ = "ballot_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    #: JSON: {"origin": "grid" | "upload", "first": [rows], "second": [rows] | null}.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

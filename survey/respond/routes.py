@@ -1,3 +1,373 @@
-"""Views of the respond area."""
+"""Views of the respond area: start page, questionnaire, thank-you page and open links.
 
-from survey.respond import bp  # noqa: F401
+Nothing from a respondent's request is stored except the answers: no address, agent, referrer or
+time (the service layer is never given any). A code travels only in POST bodies: a slip's link
+carries it in the URL fragment, which browsers never send, and the questionnaire is rendered as
+the response to the POST that entered the code, so no URL, log line or history entry holds one.
+
+Code guessing is slowed down by :mod:`survey.services.throttle`. Its key is an HMAC of the client
+address with the app's secret, so the address itself is never stored, and a row exists only while
+that address has recent failed code entries (it expires with its window).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from survey.db import db
+from survey.errors import render_error
+from survey.models import Access, Branch, RespondentCategory, Survey
+from survey.respond import bp
+from survey.respond.forms import ResponseForm, StartForm, make_response_form
+from survey.services import throttle
+from survey.services.codes import normalise
+from survey.services.responses import (
+    CodeAlreadyUsed,
+    CodeScope,
+    Refusal,
+    SurveyNotOpen,
+    UnknownCode,
+    check_code,
+    record_response,
+    resolve_answers,
+    submit_with_code,
+)
+
+#: Signed cookie listing the open-link surveys this browser has answered (slugs only: no id, no
+#: time). It discourages a second answer; it cannot prevent one.
+ANSWERED_COOKIE = "ceping_answered"
+#: How long a browser remembers that it answered an open-link survey.
+ANSWERED_MAX_AGE = timedelta(days=365)
+#: At most this many slugs are remembered, so the cookie stays far below browsers' 4 KB limit.
+ANSWERED_KEEP = 40
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+def _unknown_code_message() -> str:
+    return _(
+        "We do not know this code. Please check it against your slip and type it again "
+        "(capital or small letters, spaces and dashes do not matter)."
+    )
+
+
+def _refusal_page(refusal: Refusal):
+    """The page a respondent sees when a code or survey is turned away."""
+    if isinstance(refusal, UnknownCode):
+        return render_error(404, _unknown_code_message(), title=_("Code not found"))
+    if isinstance(refusal, CodeAlreadyUsed):
+        return render_error(
+            409,
+            _(
+                "This code has already been used. Each code can be used only once, and the "
+                "answers given with it have been stored."
+            ),
+            title=_("Code already used"),
+        )
+    if isinstance(refusal, SurveyNotOpen):
+        if refusal.reason == "not_yet_open":
+            return render_error(
+                403,
+                _("This survey is not open yet. Please try again once it has opened."),
+                title=_("Not open yet"),
+            )
+        return render_error(
+            403,
+            _("This survey is closed. Answers are no longer accepted."),
+            title=_("Survey closed"),
+        )
+    return render_error(refusal.status)
+
+
+def _client_key() -> str:
+    """The throttle key of this client: an HMAC of its address, never the address itself."""
+    return throttle.key_for("code", request.remote_addr or "")
+
+
+def _too_many_attempts():
+    """A 429 page while this client is blocked for guessing codes, else None."""
+    wait = throttle.blocked_for(_client_key())
+    # End the read at once: on SQLite every transaction holds the write lock.
+    db.session.rollback()
+    if wait is None:
+        return None
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    response = make_response(
+        render_error(
+            429,
+            ngettext(
+                "Too many codes that do not exist were entered from your network. "
+                "Please wait %(num)d minute and try again.",
+                "Too many codes that do not exist were entered from your network. "
+                "Please wait %(num)d minutes and try again.",
+                minutes,
+            ),
+            title=_("Please wait"),
+        )
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _check_code_counting_failures(entered: str) -> CodeScope:
+    """Look the code up; an unknown or malformed one counts towards this client's back-off."""
+    try:
+        return check_code(entered)
+    except UnknownCode:
+        throttle.record_failure(_client_key(), throttle.CODE_ENTRY)
+        raise
+
+
+@bp.errorhandler(CSRFError)
+def refuse_expired_form(_error: CSRFError):
+    """An expired or forged respondent form: say that nothing was stored and how to go on."""
+    if request.path.startswith("/s/"):
+        message = _(
+            "This page has expired or was not sent from this site. Nothing was stored: please "
+            "open the survey link again and answer once more."
+        )
+    else:
+        message = _(
+            "This page has expired or was not sent from this site. Nothing was stored, so your "
+            "code can still be used: please go to the start page and enter it again."
+        )
+    return render_error(
+        400,
+        message,
+        title=_("The page has expired"),
+    )
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def _questionnaire(
+    survey: Survey,
+    branch: Branch,
+    form: ResponseForm,
+    *,
+    action: str,
+    is_open_link: bool = False,
+    status: int = 200,
+):
+    """Render the questionnaire, then end the read transaction (SQLite keeps a write lock)."""
+    page = render_template(
+        "respond/questionnaire.html",
+        title=survey.title,
+        branch_name=branch.name,
+        form=form,
+        item_fields=form.item_fields(),
+        error_summary=form.error_summary(),
+        action=action,
+        is_open_link=is_open_link,
+        comment_limit=survey.comment_max_length if survey.allows_comments else None,
+    )
+    db.session.commit()
+    return page, status
+
+
+@bp.get("/")
+def show_start():
+    """The start page: enter the code from a slip (a slip's link fills it in by script)."""
+    return render_template("respond/start.html", form=StartForm())
+
+
+@bp.post("/start")
+def enter_code():
+    """Check a typed code; reply with the questionnaire itself (no redirect: no code in a URL)."""
+    form = StartForm()
+    if not form.validate_on_submit():
+        return render_template("respond/start.html", form=form), 422
+    blocked = _too_many_attempts()
+    if blocked is not None:
+        return blocked
+    try:
+        scope = _check_code_counting_failures(form.code.data)
+    except UnknownCode:
+        form.code.errors = [_unknown_code_message()]
+        return render_template("respond/start.html", form=form), 404
+    except Refusal as refusal:
+        return _refusal_page(refusal)
+    survey = scope.survey
+    questionnaire = make_response_form(survey)(formdata=None, code=normalise(form.code.data))
+    branch = db.session.get(Branch, scope.branch_id)
+    return _questionnaire(survey, branch, questionnaire, action=url_for("respond.submit_response"))
+
+
+@bp.post("/submit")
+def submit_response():
+    """Validate the answers and store them with the code used up, atomically; then thank."""
+    entered = request.form.get("code", "")
+    blocked = _too_many_attempts()
+    if blocked is not None:
+        return blocked
+    try:
+        scope = _check_code_counting_failures(entered)
+    except Refusal as refusal:
+        return _refusal_page(refusal)
+    survey = scope.survey
+    form = make_response_form(survey)()
+    if not form.validate_on_submit():
+        branch = db.session.get(Branch, scope.branch_id)
+        return _questionnaire(
+            survey, branch, form, action=url_for("respond.submit_response"), status=422
+        )
+    answers, invalid = resolve_answers(survey, form.answers_by_key())
+    if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
+        abort(422)
+    db.session.commit()  # end the read before the write transaction begins
+    try:
+        submit_with_code(entered, answers, form.comment_text())
+    except Refusal as refusal:
+        return _refusal_page(refusal)
+    return redirect(url_for("respond.show_thanks"), code=303)
+
+
+@bp.get("/thanks")
+def show_thanks():
+    """The thank-you page: it says the answer was stored anonymously, and nothing else."""
+    return render_template("respond/thanks.html")
+
+
+# -- open links -----------------------------------------------------------------------------
+
+
+def _answered_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="ceping.respond.answered")
+
+
+def _answered_slugs() -> list[str]:
+    """Slugs of the open-link surveys this browser has answered, from the signed cookie."""
+    raw = request.cookies.get(ANSWERED_COOKIE)
+    if not raw:
+        return []
+    try:
+        value = _answered_serializer().loads(raw)
+    except BadSignature:
+        return []
+    if not isinstance(value, list):
+        return []
+    return [slug for slug in value if isinstance(slug, str)]
+
+
+def _remember_answered(response, slug: str) -> None:
+    """Add ``slug`` to the signed cookie, which holds nothing else: no id, no time."""
+    slugs = [s for s in _answered_slugs() if s != slug] + [slug]
+    response.set_cookie(
+        ANSWERED_COOKIE,
+        _answered_serializer().dumps(slugs[-ANSWERED_KEEP:]),
+        max_age=int(ANSWERED_MAX_AGE.total_seconds()),
+        path="/s/",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _link_target(survey_slug: str, branch_code: str) -> tuple[Survey, Branch]:
+    """The open-link survey and active branch of a link (404 otherwise); raise if not open."""
+    survey = db.session.scalar(
+        select(Survey)
+        .where(Survey.slug == survey_slug)
+        .options(
+            selectinload(Survey.items),
+            selectinload(Survey.options),
+            selectinload(Survey.categories),
+        )
+    )
+    if survey is None or survey.access is not Access.LINK or not survey.categories:
+        abort(404)
+    branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
+    if branch is None or not branch.is_active:
+        abort(404)
+    if not survey.is_open:
+        raise SurveyNotOpen(survey)
+    return survey, branch
+
+
+def _already_answered_page():
+    return render_error(
+        409,
+        _(
+            "This browser has already sent an answer to this survey. To keep the results "
+            "fair, please answer only once."
+        ),
+        title=_("Already answered"),
+    )
+
+
+def _link_form_class(survey: Survey) -> type[ResponseForm]:
+    return make_response_form(survey, with_code=False, choose_category=len(survey.categories) > 1)
+
+
+def _store_link_response(
+    survey_id: int,
+    branch_id: int,
+    category: RespondentCategory,
+    answers: dict[int, int],
+    comment: str | None,
+) -> None:
+    """Store one open-link response, re-checking in the write transaction that it may be."""
+    with db.transaction() as session:
+        survey = session.get(Survey, survey_id, populate_existing=True)
+        branch = session.get(Branch, branch_id, populate_existing=True)
+        if branch is None or not branch.is_active:
+            abort(404)
+        if survey is None or survey.access is not Access.LINK:
+            abort(404)
+        if not survey.is_open:
+            raise SurveyNotOpen(survey)
+        record_response(survey, branch_id, category.id, answers, comment)
+
+
+@bp.get("/s/<survey_slug>/<branch_code>")
+def show_link_form(survey_slug: str, branch_code: str):
+    """An open-link questionnaire for one branch: no code; duplicates only discouraged."""
+    try:
+        survey, branch = _link_target(survey_slug, branch_code)
+    except SurveyNotOpen as refusal:
+        return _refusal_page(refusal)
+    if survey.slug in _answered_slugs():
+        return _already_answered_page()
+    form = _link_form_class(survey)(formdata=None)
+    return _questionnaire(survey, branch, form, action=request.path, is_open_link=True)
+
+
+@bp.post("/s/<survey_slug>/<branch_code>")
+def submit_link_response(survey_slug: str, branch_code: str):
+    """Store an open-link answer, then remember in a signed cookie that this browser answered."""
+    try:
+        survey, branch = _link_target(survey_slug, branch_code)
+    except SurveyNotOpen as refusal:
+        return _refusal_page(refusal)
+    if survey.slug in _answered_slugs():
+        return _already_answered_page()
+    form = _link_form_class(survey)()
+    if not form.validate_on_submit():
+        return _questionnaire(
+            survey, branch, form, action=request.path, is_open_link=True, status=422
+        )
+    category = survey.category(form.category.data) if "category" in form else survey.categories[0]
+    answers, invalid = resolve_answers(survey, form.answers_by_key())
+    if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
+        abort(422)
+    slug = survey.slug
+    db.session.commit()  # end the read before the write transaction begins
+    try:
+        _store_link_response(survey.id, branch.id, category, answers, form.comment_text())
+    except SurveyNotOpen as refusal:
+        return _refusal_page(refusal)
+    response = redirect(url_for("respond.show_thanks"), code=303)
+    _remember_answered(response, slug)
+    return response

@@ -1,0 +1,98 @@
+"""Back-off after repeated failures (password guessing, code guessing), shared by all workers.
+
+Counters live in the ``throttle`` table, not in process memory: a per-worker limiter with
+``gunicorn -w 5`` let 25 of 100 guesses through a limit of 5 (security brief). Keys are keyed
+hashes, so a client address is never stored in the clear, and only failed attempts are counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from survey.db import db
+from survey.models import Throttle
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How many failures are allowed within ``window``, and how long a block then lasts."""
+
+    limit: int
+    window: timedelta
+    block: timedelta
+
+
+#: Sign-in: 5 wrong passwords per account within 15 minutes, then 15 minutes of refusal.
+LOGIN = Policy(limit=5, window=timedelta(minutes=15), block=timedelta(minutes=15))
+#: Code entry: 10 unknown codes per client within 10 minutes, then 10 minutes of refusal.
+CODE_ENTRY = Policy(limit=10, window=timedelta(minutes=10), block=timedelta(minutes=10))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def key_for(kind: str, value: str) -> str:
+    """A throttle key for ``value`` (a username or client address), hashed with the secret."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, value.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:40]}"
+
+
+def blocked_for(key: str, now: datetime | None = None) -> timedelta | None:
+    """How much longer ``key`` is refused, or None if it may try now."""
+    now = now or _now()
+    row = db.session.get(Throttle, key)
+    if row is None or row.blocked_until is None or row.blocked_until <= now:
+        return None
+    return row.blocked_until - now
+
+
+def record_failure(key: str, policy: Policy, now: datetime | None = None) -> bool:
+    """Count one failure in its own transaction; return True if ``key`` is now blocked.
+
+    The row is locked while it is updated (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE`` on
+    PostgreSQL), so concurrent failures from several workers are all counted.
+    """
+    now = now or _now()
+    with db.transaction() as session:
+        # Create the row if missing without failing when another worker just did (a plain
+        # INSERT raced to a unique violation on PostgreSQL), then lock and re-read it: an
+        # earlier read in this session must not leave a stale count in the identity map.
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        session.execute(
+            insert(Throttle)
+            .values(key=key, failures=0, window_started_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = session.get(Throttle, key, with_for_update=True, populate_existing=True)
+        if now - row.window_started_at > policy.window:
+            row.failures, row.window_started_at, row.blocked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= policy.limit:
+            row.blocked_until = now + policy.block
+        blocked = row.blocked_until is not None and row.blocked_until > now
+        # Forget stale counters as we go, so the table only holds recent failures.
+        session.execute(
+            delete(Throttle).where(
+                Throttle.window_started_at < now - max(policy.window, policy.block) * 2,
+                # Another kind of key may have a longer block: keep it while it lasts.
+                or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now),
+                Throttle.key != key,
+            )
+        )
+    return blocked
+
+
+def reset(key: str) -> None:
+    """Forget the failures of ``key`` (after a successful sign-in)."""
+    with db.transaction() as session:
+        session.execute(delete(Throttle).where(Throttle.key == key))
