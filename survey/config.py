@@ -56,8 +56,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies over plain HTTP would break every CSRF check, so follow the scheme.
         "SESSION_COOKIE_SECURE": scheme == "https",
+        # Every page sends Referrer-Policy: no-referrer, so browsers send no Referer; Flask-WTF's
+        # HTTPS referrer check would then refuse every form. The token and SameSite=Lax suffice.
+        "WTF_CSRF_SSL_STRICT": False,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("CEPING_SESSION_SECONDS", "28800")),
         #: A questionnaire left open longer than this must be restarted (CSRF token lifetime).
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("CEPING_FORM_SECONDS", "7200")),
+        #: Unknown codes one client address may enter per 10 minutes before a 10-minute pause.
+        "CEPING_CODE_ATTEMPTS": int(os.environ.get("CEPING_CODE_ATTEMPTS", "60")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("CEPING_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, request, session
+from flask import Flask, has_request_context, redirect, request, session
 from flask_babel import Babel, get_locale
 
 from survey.config import LANGUAGES
@@ -26,6 +26,8 @@ _TAGS = {
 
 def select_locale() -> str | None:
     """The visitor's chosen language, else the best match of Accept-Language, else None."""
+    if not has_request_context():  # CLI commands speak the default language
+        return None
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen

@@ -125,7 +125,7 @@ def _check_code_counting_failures(entered: str) -> CodeScope:
     try:
         return check_code(entered)
     except UnknownCode:
-        throttle.record_failure(_client_key(), throttle.CODE_ENTRY)
+        throttle.record_failure(_client_key(), throttle.code_entry_policy())
         raise
 
 

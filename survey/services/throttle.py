@@ -32,8 +32,16 @@ class Policy:
 
 #: Sign-in: 5 wrong passwords per account within 15 minutes, then 15 minutes of refusal.
 LOGIN = Policy(limit=5, window=timedelta(minutes=15), block=timedelta(minutes=15))
-#: Code entry: 10 unknown codes per client within 10 minutes, then 10 minutes of refusal.
-CODE_ENTRY = Policy(limit=10, window=timedelta(minutes=10), block=timedelta(minutes=10))
+#: Code entry: unknown codes per client address within 10 minutes, then 10 minutes of refusal.
+#: The limit is generous because a whole hall may reach the server through one NAT address, and
+#: typos there must not lock everyone out; 74-bit codes, not this limit, make guessing hopeless.
+CODE_ENTRY = Policy(limit=60, window=timedelta(minutes=10), block=timedelta(minutes=10))
+
+
+def code_entry_policy() -> Policy:
+    """The code-entry policy with the limit configured by ``CEPING_CODE_ATTEMPTS``."""
+    limit = current_app.config.get("CEPING_CODE_ATTEMPTS", CODE_ENTRY.limit)
+    return Policy(limit=limit, window=CODE_ENTRY.window, block=CODE_ENTRY.block)
 
 
 def _now() -> datetime:

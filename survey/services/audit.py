@@ -1,0 +1,73 @@
+"""The office's audit trail: who did what, and when. Never anything about respondents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import AuditEntry, User
+
+
+def record(action: str, detail: str = "", user: User | None = None) -> AuditEntry:
+    """Add an audit entry inside the caller's transaction (``user`` None: the command line)."""
+    entry = AuditEntry(
+        # Naive UTC: the column has no time zone on either backend.
+        at=datetime.now(UTC).replace(tzinfo=None),
+        user_id=user.id if user is not None else None,
+        username=user.username if user is not None else None,
+        action=action,
+        detail=detail,
+    )
+    db.session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """One page of the audit log, newest first, with what the pager needs."""
+
+    entries: list[AuditEntry]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the whole log fills (at least one)."""
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first entry on this page."""
+        return (self.number - 1) * self.size + 1 if self.entries else 0
+
+    @property
+    def last(self) -> int:
+        """1-based position of the last entry on this page."""
+        return (self.number - 1) * self.size + len(self.entries)
+
+    @property
+    def has_newer(self) -> bool:
+        """Whether a page of newer entries comes before this one."""
+        return self.number > 1
+
+    @property
+    def has_older(self) -> bool:
+        """Whether a page of older entries follows this one."""
+        return self.number < self.pages
+
+
+def page_of_entries(number: int, size: int = 50) -> AuditPage:
+    """Page ``number`` (from 1) of the audit log, newest first, for the admins' audit page."""
+    number = max(1, number)
+    total = db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(size)
+        .offset((number - 1) * size)
+    ).all()
+    return AuditPage(list(entries), number, size, total)

@@ -1,0 +1,242 @@
+"""Importing the list of branches: a preview of what would change, then all of it or nothing.
+
+A file has the header ``code,name[,parent]``. A parent is the code of a branch in the same file or
+already in the database. A code already in the database updates that branch's name and parent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.db import db
+from survey.models import Branch, User
+from survey.services import audit
+from survey.services.imports import Problem, Rejected, Table
+
+#: Branch codes: letters, digits, "_", "." and "-", starting with a letter or digit. They appear
+#: in spreadsheets, so a leading "=", "+", "-" or "@" (a formula to Excel) is impossible.
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+NAME_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class BranchChange:
+    """One branch the import adds or changes, with the line it comes from."""
+
+    line: int
+    code: str
+    name: str
+    parent: str | None
+    #: For a change: the name and parent code before it.
+    old_name: str | None = None
+    old_parent: str | None = None
+
+
+@dataclass
+class BranchPlan:
+    """What an import would do: the preview the office confirms before it is applied."""
+
+    to_add: list[BranchChange] = field(default_factory=list)
+    to_change: list[BranchChange] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    #: Whether the file has a parent column (without one, parents are left as they are).
+    sets_parents: bool = False
+
+
+def plan_branches(table: Table) -> BranchPlan:
+    """Check a branches table against the database and list what applying it would change."""
+    plan = BranchPlan()
+    plan.problems += table.check_header(["code", "name", "parent"], ["code", "name"])
+    if plan.problems:
+        return plan
+    plan.problems += table.extra_cells()
+    if not table.rows:
+        plan.problems.append(Problem(table.source, None, None, _("the file lists no branches")))
+    plan.sets_parents = "parent" in table.header
+    existing = list(db.session.scalars(select(Branch)))
+    code_of = {b.id: b.code for b in existing}
+    by_code = {b.code: b for b in existing}
+
+    first_line: dict[str, int] = {}
+    rows = []
+    for row in table.rows:
+        code, name, parent = row.get("code"), row.get("name"), row.get("parent") or None
+        row_problems = _check_row(code, name, first_line.get(code))
+        first_line.setdefault(code, row.line)
+        plan.problems += (Problem(table.source, row.line, f, m) for f, m in row_problems)
+        if not row_problems:
+            rows.append((row.line, code, name, parent))
+
+    # Parents after the import: the database's, overridden by the file's.
+    parents = {b.code: code_of.get(b.parent_id) for b in existing}
+    for _line, code, _name, parent in rows:
+        parents[code] = parent if plan.sets_parents else parents.get(code)
+    for line, code, _name, parent in rows:
+        if parent is None:
+            continue
+        message = None
+        if parent == code:
+            message = _("a branch cannot be its own parent")
+        elif parent not in first_line and parent not in by_code:
+            message = _('unknown branch "%(code)s"', code=parent)
+        elif _in_cycle(code, parents):
+            message = _('parent "%(code)s" makes a loop of branches', code=parent)
+        if message:
+            plan.problems.append(Problem(table.source, line, "parent", message))
+    if plan.problems:
+        plan.problems.sort(key=Problem.order)
+        return plan
+
+    for line, code, name, parent in rows:
+        branch = by_code.get(code)
+        if branch is None:
+            plan.to_add.append(BranchChange(line, code, name, parent))
+            continue
+        old_parent = code_of.get(branch.parent_id)
+        if branch.name == name and old_parent == parents[code]:
+            plan.unchanged += 1
+        else:
+            change = BranchChange(line, code, name, parents[code], branch.name, old_parent)
+            plan.to_change.append(change)
+    return plan
+
+
+def _check_row(code: str, name: str, earlier_line: int | None) -> list[tuple[str, str]]:
+    """Problems of one row on its own, as (column, message)."""
+    problems = []
+    if not code:
+        problems.append(("code", _("the branch code is missing")))
+    elif not CODE_PATTERN.fullmatch(code):
+        message = _(
+            'invalid code "%(code)s": use up to 40 letters, digits, "_", "." or "-", '
+            "starting with a letter or digit",
+            code=code,
+        )
+        problems.append(("code", message))
+    elif earlier_line is not None:
+        message = _(
+            'duplicate code "%(code)s" (first on line %(line)d)', code=code, line=earlier_line
+        )
+        problems.append(("code", message))
+    if not name:
+        problems.append(("name", _("the branch name is missing")))
+    elif len(name) > NAME_LENGTH:
+        message = _("the name is longer than %(limit)d characters", limit=NAME_LENGTH)
+        problems.append(("name", message))
+    return problems
+
+
+def _in_cycle(code: str, parents: dict[str, str | None]) -> bool:
+    """Whether following parents from ``code`` comes back to it."""
+    seen = {code}
+    current = parents.get(code)
+    while current is not None:
+        if current in seen:
+            return current == code
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+def apply_branch_plan(plan: BranchPlan, user: User | None = None) -> None:
+    """Make the planned additions and changes, inside the caller's transaction."""
+    session = db.session
+    by_code = {b.code: b for b in session.scalars(select(Branch))}
+    for change in plan.to_add:
+        by_code[change.code] = Branch(code=change.code, name=change.name)
+        session.add(by_code[change.code])
+    for change in plan.to_change:
+        by_code[change.code].name = change.name
+    session.flush()
+    for change in [*plan.to_add, *plan.to_change]:
+        by_code[change.code].parent = by_code[change.parent] if change.parent else None
+    audit.record(
+        "branches.import", f"added={len(plan.to_add)} updated={len(plan.to_change)}", user=user
+    )
+
+
+def import_branches(table: Table, user: User | None = None) -> BranchPlan:
+    """Check and apply a branches table in one transaction; raise :class:`Rejected` on problems."""
+    with db.transaction():
+        plan = plan_branches(table)
+        if plan.problems:
+            raise Rejected(plan.problems)
+        apply_branch_plan(plan, user)
+    return plan
+
+
+# ---- single branches (the admin pages) --------------------------------------------------------
+
+
+class BranchInUse(Exception):
+    """A branch that responses, codes, accounts or other branches refer to: deactivate it."""
+
+
+def branch_is_used(branch: Branch) -> bool:
+    """Whether anything refers to the branch, so that deleting it would lose or break data."""
+    from survey.models import AccessCode, CodeBatch, Comment, RespondentTally, Response
+
+    session = db.session
+    references = (
+        (Response, Response.branch_id),
+        (Comment, Comment.branch_id),
+        (RespondentTally, RespondentTally.branch_id),
+        (CodeBatch, CodeBatch.branch_id),
+        (AccessCode, AccessCode.branch_id),
+        (User, User.branch_id),
+        (Branch, Branch.parent_id),
+    )
+    return any(
+        session.scalar(select(column).where(column == branch.id).limit(1)) is not None
+        for _model, column in references
+    )
+
+
+def save_branch(
+    branch: Branch | None, code: str, name: str, parent: Branch | None, user: User | None = None
+) -> Branch:
+    """Add a branch (``branch`` None) or change one's code, name and parent; audited.
+
+    Raises ValueError when ``parent`` would make a loop of branches.
+    """
+    with db.transaction() as session:
+        ancestor = parent
+        while ancestor is not None:
+            if branch is not None and ancestor.id == branch.id:
+                raise ValueError(code)
+            ancestor = ancestor.parent
+        created = branch is None
+        if created:
+            branch = Branch(code=code)
+            session.add(branch)
+        branch.code, branch.name, branch.parent = code, name, parent
+        session.flush()
+        audit.record(
+            "branch.create" if created else "branch.update",
+            f"branch={code} parent={parent.code if parent else '-'}",
+            user=user,
+        )
+    return branch
+
+
+def set_branch_active(branch: Branch, active: bool, user: User | None = None) -> None:
+    """Deactivate (no new codes) or reactivate a branch; audited."""
+    with db.transaction():
+        if branch.is_active != active:
+            branch.is_active = active
+            action = "branch.activate" if active else "branch.deactivate"
+            audit.record(action, f"branch={branch.code}", user=user)
+
+
+def delete_branch(branch: Branch, user: User | None = None) -> None:
+    """Delete a branch nothing refers to; raise :class:`BranchInUse` otherwise; audited."""
+    with db.transaction() as session:
+        if branch_is_used(branch):
+            raise BranchInUse(branch.code)
+        session.delete(branch)
+        audit.record("branch.delete", f"branch={branch.code}", user=user)

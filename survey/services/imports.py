@@ -1,0 +1,512 @@
+"""Reading office files (CSV in the encodings Chinese offices use, or .xlsx) and paper ballots.
+
+Every import validates the whole file before it writes anything and reports each problem with
+its file, line and field, so the office can fix them all in one go. The parsing functions take a
+:class:`Table`, so the browser's upload and keying grid use the same rules as the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.db import db
+from survey.models import Branch, RespondentCategory, Source, Survey, SurveyState
+from survey.services.responses import record_response, resolve_answers
+
+#: Encodings tried, in this order, when a CSV file is not UTF-8.
+LEGACY_ENCODINGS = ("gb18030", "big5", "cp950")
+
+#: Very frequent characters of written Chinese in both scripts: evidence that a decoding is right
+#: when the file's own vocabulary (labels, branch names) does not settle it.
+_COMMON_CHARACTERS = frozenset(
+    "的一是不了在人有我他這这個个們们中來来上大為为和國国地到以說说時时要就出會会可也你對对生"
+    "能而子那得於于著着下自之年過过發发後后作里裡用道行所然家種种事成方多經经麼么去法學学如都同"
+    "現现當当沒没動动面起看定天分還还進进好小部其些主樣样理心她本前開开但因只從从想實实日軍军者"
+    "意無无力它與与長长把機机十民第公此已工使情明性知全三又關关點点正業业外將将兩两高間间由問问"
+    "很最重並并物手應应戰战向頭头文體体政美相見见被利什二等產产或新己制身果加西斯月話话合回特代"
+    "內内信表化老給给世位次度門门任常先海通教兒儿原東东聲声提立及比員员解水名真論论處处走義义各"
+    "入幾几口認认條条平系氣气題题活爾尔更別别打女變变四神總总何電电數数安少報报才結结反受目太量"
+    "再感建務务做接必場场件計计管期市直德資资命山金指克許许統统區区保至隊队形社便空決决治展馬马"
+    "科司五基眼書书非則则聽听白卻却界達达光放強强即像難难且權权思王象完設设式色路記记南品住告類类"
+    "求據据程北邊边死張张該该交規规萬万取拉格望覺觉術术領领共確确傳传師师觀观清今切院讓让識识候帶"
+    "带導导爭争運运笑飛飞風风步改收根幹干造言聯联持組组每濟济車车親亲極极林服快辦办議议往元英士證"
+    "证近失轉转夫令準准布始怎呢存未遠远叫台單单影具羅罗字愛爱擊击流備备兵連连調调深商算質质團团集"
+    "百需價价花黨党華华城石級级整府離离況况亞亚請请技際际約约示復复病息究線线似官火斷断精滿满支視"
+    "视消越器容照須须九增研寫写稱称企八功嗎吗包片史委乎查輕轻易早曾除農农找裝装廣广顯显吧阿李標标"
+    "談谈吃圖图念六引歷历首醫医局突專专費费號号盡尽另周較较注語语仅僅考落青隨随選选列武紅红響响雖"
+    "虽推勢势參参希古眾众構构房半節节土投某案黑維维革劃划敵敌致陳陈律足態态護护七興兴派孩驗验責责"
+    "營营星够夠章音跟志底站嚴严巴例防族供效續续施留講讲型料終终答緊紧黃黄絕绝奇察母京段依批群羣項"
+    "项故按河米圍围江織织害斗鬥雙双境客紀纪采採舉举殺杀攻父蘇苏密低朝友訴诉止細细願愿千值仍男錢钱"
+    "破網网熱热助倒育屬属坐帝限船臉脸職职速刻樂乐否剛刚威毛狀状率甚獨独球般普怕彈弹校苦創创假久錯"
+    "错承印晚蘭兰試试股拿腦脑預预誰谁益陽阳若哪微尼繼继送急血驚惊伤傷素藥药適适波夜省初喜衛卫源食"
+    "險险待述陸陆習习置居勞劳財财環环排福納纳歡欢雷警獲获模充負负云雲停木遊游龍龙樹树疑層层冷洲衝"
+    "冲射略範范竟句室異异激漢汉村哈策演簡简卡罪判擔担州靜静退既衣您宗積积餘余痛檢检差富靈灵協协角"
+    "佔占配征修皮揮挥勝胜降階阶審审沉堅坚善媽妈劉刘讀读啊超免壓压銀银買买皇養养伊懷怀執执副亂乱抗"
+    "犯追幫帮宣佛歲岁航優优怪香著础礎端"
+)
+
+
+def _is_rare(character: str) -> bool:
+    """Characters that a wrong decoding produces and real office files almost never contain."""
+    point = ord(character)
+    return (
+        0xE000 <= point <= 0xF8FF  # private use
+        or 0x3400 <= point <= 0x4DBF  # CJK extension A
+        or 0xF900 <= point <= 0xFAFF  # compatibility ideographs
+        or point > 0xFFFF  # outside the basic plane
+        or 0x80 <= point <= 0x9F  # C1 controls
+        or unicodedata.category(character) in {"Cn", "Co", "Cs"}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where it is (file, line, field) and what is wrong."""
+
+    source: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def order(self) -> tuple[bool, int]:
+        """Sort key: problems of the whole file first, then by line."""
+        return self.line is not None, self.line or 0
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        parts = [where, self.field, self.message] if self.field else [where, self.message]
+        return ": ".join(parts)
+
+
+class Rejected(Exception):
+    """An input with problems; nothing was written."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems, key=Problem.order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One non-blank line of a table: its line number and its cells, by column name."""
+
+    line: int
+    cells: dict[str, str]
+
+    def get(self, name: str) -> str:
+        """The stripped cell of column ``name`` ("" when blank or absent)."""
+        return (self.cells.get(name) or "").strip()
+
+
+@dataclass
+class Table:
+    """A header and rows read from a CSV or .xlsx file, or built by the browser's keying grid.
+
+    ``header`` keeps the column names as written until :meth:`check_header` matches them to the
+    expected names. Cells beyond the header are kept apart so that they can be reported.
+    """
+
+    source: str
+    header: list[str]
+    header_line: int = 1
+    rows: list[Row] = field(default_factory=list)
+
+    def check_header(self, expected: Sequence[str], required: Iterable[str]) -> list[Problem]:
+        """Problems with the header: missing required, unknown or repeated columns.
+
+        Names match case-insensitively; the rows' cells are renamed to the expected spelling.
+        """
+        problems: list[Problem] = []
+        canonical = {name.casefold(): name for name in expected}
+        seen: dict[str, str] = {}
+        renames: dict[str, str] = {}
+        for written in self.header:
+            if not written:
+                continue
+            name = canonical.get(_fold(written).casefold())
+            if name is None:
+                problems.append(
+                    Problem(
+                        self.source,
+                        self.header_line,
+                        written,
+                        _(
+                            'unknown column "%(column)s" (expected: %(expected)s)',
+                            column=written,
+                            expected=", ".join(expected),
+                        ),
+                    )
+                )
+            elif name in seen:
+                problems.append(
+                    Problem(
+                        self.source,
+                        self.header_line,
+                        written,
+                        _('column "%(column)s" appears twice', column=written),
+                    )
+                )
+            else:
+                seen[name] = written
+                renames[written] = name
+        for name in required:
+            if name not in seen:
+                problems.append(
+                    Problem(
+                        self.source,
+                        self.header_line,
+                        name,
+                        _('required column "%(column)s" is missing', column=name),
+                    )
+                )
+        for row in self.rows:
+            renamed = {renames.get(k, k): v for k, v in row.cells.items()}
+            row.cells.clear()
+            row.cells.update(renamed)
+        self.header = [renames.get(name, name) for name in self.header]
+        return problems
+
+    def extra_cells(self) -> list[Problem]:
+        """Rows with more filled cells than the header has columns."""
+        return [
+            Problem(
+                self.source,
+                row.line,
+                None,
+                _("this line has more cells than the header has columns"),
+            )
+            for row in self.rows
+            if row.cells.get(_EXTRA)
+        ]
+
+
+#: Cell name under which values beyond the header's last column are kept.
+_EXTRA = "\x00extra"
+
+
+def _fold(value: str) -> str:
+    """Normalise what people type: full-width forms, spaces, and the variant 羣 (absent in Big5)."""
+    return unicodedata.normalize("NFKC", value).strip().replace("羣", "群")
+
+
+def folded(value: str) -> str:
+    """The form used to match typed labels and keys: width-, space- and variant-insensitive."""
+    return _fold(value).casefold()
+
+
+def decode_text(data: bytes, source: str, vocabulary: Iterable[str] = ()) -> str:
+    """Decode a text file written as UTF-8 (with or without BOM), UTF-16, GB18030/GBK or Big5.
+
+    GB18030 and Big5 both decode almost any byte string, so when both succeed the decoding that
+    contains more of the expected words (labels, branch names, header) wins, then the one with
+    more common and fewer rare characters. Undecodable bytes are reported with their line.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise _undecodable(data, source, error) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        failures = [utf8_error]
+    decodings: dict[str, str] = {}
+    for encoding in LEGACY_ENCODINGS:
+        try:
+            decodings.setdefault(data.decode(encoding), encoding)
+        except UnicodeDecodeError as error:
+            failures.append(error)
+    if not decodings:
+        raise _undecodable(data, source, max(failures, key=lambda e: e.start))
+    known = {ch for word in vocabulary for ch in _fold(word) if ord(ch) > 0x7F}
+    return max(decodings, key=lambda text: _plausibility(text, known))
+
+
+def _plausibility(text: str, known: set[str]) -> tuple[int, int, int]:
+    """How much a decoding looks like the file the office meant to write."""
+    characters = [ch for ch in _fold(text) if ord(ch) > 0x7F]
+    return (
+        sum(ch in known for ch in characters),
+        sum(ch in _COMMON_CHARACTERS for ch in characters),
+        -sum(_is_rare(ch) for ch in characters),
+    )
+
+
+def _undecodable(data: bytes, source: str, error: UnicodeDecodeError) -> Rejected:
+    """The refusal for a file whose bytes are text in none of the accepted encodings."""
+    line = data.count(b"\n", 0, error.start) + 1
+    return Rejected(
+        [
+            Problem(
+                source,
+                line,
+                None,
+                _(
+                    "the text cannot be read as UTF-8, GB18030 (GBK) or Big5 (bytes %(bytes)s); "
+                    "save the file as CSV UTF-8 and try again",
+                    bytes=data[error.start : error.start + 2].hex(" ").upper(),
+                ),
+            )
+        ]
+    )
+
+
+def read_table(data: bytes, source: str, vocabulary: Iterable[str] = ()) -> Table:
+    """Read a CSV or .xlsx file into a :class:`Table`; blank lines are skipped.
+
+    ``source`` is the file name shown in problems; ``vocabulary`` holds words the file is
+    expected to contain, which settles between GB18030 and Big5.
+    """
+    if source.lower().endswith((".xlsx", ".xlsm")) or data.startswith(b"PK\x03\x04"):
+        lines = _xlsx_lines(data, source)
+    elif source.lower().endswith(".xls"):
+        raise Rejected(
+            [Problem(source, None, None, _("old .xls files are not read; save as .xlsx or CSV"))]
+        )
+    else:
+        lines = _csv_lines(decode_text(data, source, vocabulary))
+    lines = [(number, cells) for number, cells in lines if any(cells)]
+    if not lines:
+        raise Rejected([Problem(source, None, None, _("the file is empty"))])
+    (header_line, header), rows = lines[0], lines[1:]
+    header = [_fold(name) for name in header]
+    while header and not header[-1]:
+        header.pop()
+    table = Table(source, header, header_line)
+    for number, cells in rows:
+        named = {name: value for name, value in zip(header, cells, strict=False) if name}
+        extra = [value for value in cells[len(header) :] if value]
+        if extra:
+            named[_EXTRA] = ",".join(extra)
+        table.rows.append(Row(number, named))
+    return table
+
+
+def _csv_lines(text: str) -> list[tuple[int, list[str]]]:
+    """Records of a CSV text with the line each starts on (a quoted cell may span lines)."""
+    first = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first:
+        delimiter = next((d for d in ("\t", ";") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = []
+    start = 1
+    for cells in reader:
+        records.append((start, [cell.strip() for cell in cells]))
+        start = reader.line_num + 1
+    return records
+
+
+def _xlsx_lines(data: bytes, source: str) -> list[tuple[int, list[str]]]:
+    """Rows of the first worksheet of an .xlsx file, as text, with their row numbers."""
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            # Files saved by other programs make openpyxl warn about styles it ignores anyway.
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged or foreign file
+        raise Rejected(
+            [Problem(source, None, None, _("this is not a readable .xlsx workbook"))]
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [
+            (number, [_cell_text(value) for value in values])
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text the office sees (12.0 is "12")."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# ---- paper ballots ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    """One paper ballot, checked and resolved to ids, ready for ``record_response``."""
+
+    line: int
+    branch_id: int
+    category_id: int
+    #: item id → option id; unanswered items are absent.
+    answers: dict[int, int]
+    comment: str | None
+
+
+def ballot_columns(survey: Survey) -> list[str]:
+    """The columns of a ballots file for ``survey``: branch, category, item keys, comment."""
+    columns = ["branch", "category", *(item.key for item in survey.items)]
+    if survey.allows_comments:
+        columns.append("comment")
+    return columns
+
+
+def ballot_vocabulary(survey: Survey) -> list[str]:
+    """Words a ballots file for ``survey`` is expected to contain (for choosing its encoding)."""
+    names = db.session.scalars(select(Branch.name)).all()
+    return [
+        *names,
+        *(option.label for option in survey.options),
+        *(category.label for category in survey.categories),
+        *(item.text for item in survey.items),
+    ]
+
+
+def read_ballots(survey: Survey, data: bytes, source: str) -> Table:
+    """Read a ballots file for ``survey`` (CSV in any accepted encoding, or .xlsx)."""
+    return read_table(data, source, ballot_vocabulary(survey))
+
+
+def parse_ballots(survey: Survey, table: Table) -> tuple[list[Ballot], list[Problem]]:
+    """Check every row of a ballots table and resolve it; return the ballots and all problems.
+
+    Header ``branch,category,<item keys…>[,comment]``; cells hold option keys or labels, a blank
+    cell is an unanswered item; the category is given by key or label, the branch by code.
+    """
+    source = table.source
+    problems: list[Problem] = []
+    if survey.state is SurveyState.DRAFT:
+        problems.append(
+            Problem(
+                source,
+                None,
+                None,
+                _(
+                    "survey %(survey)s is still a draft: open it before keying in paper ballots",
+                    survey=survey.slug,
+                ),
+            )
+        )
+    item_keys = [item.key for item in survey.items]
+    expected = ["branch", "category", *item_keys, "comment"]
+    header_problems = table.check_header(expected, ["branch", "category", *item_keys])
+    if header_problems:
+        return [], problems + header_problems
+    problems += table.extra_cells()
+    lookup = _BallotLookup.of(survey)
+    ballots = []
+    for row in table.rows:
+        ballot, row_problems = lookup.check(row)
+        problems += (Problem(source, row.line, column, message) for column, message in row_problems)
+        if ballot is not None:
+            ballots.append(ballot)
+    if not table.rows:
+        problems.append(Problem(source, None, None, _("the file contains no ballots")))
+    return ballots, problems
+
+
+@dataclass(frozen=True)
+class _BallotLookup:
+    """What a ballot's cells may name, folded for matching: branches, categories, options."""
+
+    survey: Survey
+    branches: dict[str, Branch]
+    categories: dict[str, RespondentCategory]
+    option_keys: dict[str, str]
+
+    @classmethod
+    def of(cls, survey: Survey) -> _BallotLookup:
+        """Build the lookups once per file; keys win over labels, earlier entries over later."""
+        categories: dict[str, RespondentCategory] = {}
+        option_keys: dict[str, str] = {}
+        for category in reversed(survey.categories):
+            categories[folded(category.label)] = category
+        for category in reversed(survey.categories):
+            categories[folded(category.key)] = category
+        for option in reversed(survey.options):
+            option_keys[folded(option.label)] = option.key
+        for option in reversed(survey.options):
+            option_keys[folded(option.key)] = option.key
+        branches = {folded(b.code): b for b in db.session.scalars(select(Branch))}
+        return cls(survey, branches, categories, option_keys)
+
+    def check(self, row: Row) -> tuple[Ballot | None, list[tuple[str | None, str]]]:
+        """The row's ballot (None if it has problems) and its problems as (column, message)."""
+        survey = self.survey
+        problems: list[tuple[str | None, str]] = []
+        code = row.get("branch")
+        branch = self.branches.get(folded(code))
+        if not code:
+            problems.append(("branch", _("the branch code is missing")))
+        elif branch is None:
+            problems.append(("branch", _('unknown branch "%(code)s"', code=code)))
+        category_text = row.get("category")
+        category = self.categories.get(folded(category_text))
+        if not category_text:
+            problems.append(("category", _("the respondent category is missing")))
+        elif category is None:
+            expected = ", ".join(c.label for c in survey.categories)
+            message = _(
+                'unknown category "%(value)s" (expected one of: %(expected)s)',
+                value=category_text,
+                expected=expected,
+            )
+            problems.append(("category", message))
+        by_key = {}
+        for item in survey.items:
+            value = row.get(item.key)
+            by_key[item.key] = self.option_keys.get(folded(value), value) if value else ""
+        answers, unknown = resolve_answers(survey, by_key)
+        expected = ", ".join(option.label for option in survey.options)
+        for key, value in unknown.items():
+            message = _(
+                'unknown option "%(value)s" (expected one of: %(expected)s)',
+                value=value,
+                expected=expected,
+            )
+            problems.append((key, message))
+        comment = row.get("comment") or None
+        if comment and not survey.allows_comments:
+            problems.append(("comment", _("this survey takes no comments")))
+        elif comment and len(comment) > survey.comment_max_length:
+            message = _(
+                "the comment is %(length)d characters long; at most %(limit)d are allowed",
+                length=len(comment),
+                limit=survey.comment_max_length,
+            )
+            problems.append(("comment", message))
+        if not answers and not comment and not unknown:
+            problems.append((None, _("the ballot has no answers")))
+        if problems:
+            return None, problems
+        return Ballot(row.line, branch.id, category.id, answers, comment), []
+
+
+def import_ballots(survey: Survey, table: Table) -> list[Ballot]:
+    """Store every ballot of ``table`` as a paper response in one transaction, or none of them.
+
+    Raises :class:`Rejected` with all the table's problems when there are any.
+    """
+    with db.transaction():
+        ballots, problems = parse_ballots(survey, table)
+        if problems:
+            raise Rejected(problems)
+        for ballot in ballots:
+            record_response(
+                survey,
+                ballot.branch_id,
+                ballot.category_id,
+                ballot.answers,
+                ballot.comment,
+                source=Source.PAPER,
+            )
+    return ballots
