@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
+from flask import Flask, before_render_template, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +52,7 @@ class Database:
         engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["ceping.db"] = sessionmaker(bind=engine, expire_on_commit=False)
         app.teardown_appcontext(self._close_session)
+        before_render_template.connect(self._end_read_transaction, app)
 
     @property
     def engine(self) -> Engine:
@@ -70,6 +71,22 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+    @staticmethod
+    def _end_read_transaction(_app: Flask, **_extra) -> None:
+        """Finish a read-only transaction before a page is rendered.
+
+        On SQLite every transaction holds the write lock (``BEGIN IMMEDIATE``), so a view that
+        only read must not keep it while its template renders. Lazy loads during rendering start
+        short transactions of their own.
+        """
+        session = g.get("db_session")
+        if (
+            session is not None
+            and session.in_transaction()
+            and not (session.new or session.dirty or session.deleted)
+        ):
+            session.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -15,7 +15,7 @@ from collections import deque
 from datetime import date, datetime
 
 import pytest
-from conftest import csrf_token
+from tests.conftest import csrf_token
 from sqlalchemy import Date, DateTime, Uuid, select, text
 from sqlalchemy.exc import OperationalError
 

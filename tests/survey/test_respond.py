@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token
+from tests.conftest import csrf_token
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 

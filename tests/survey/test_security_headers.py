@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import csrf_token
+from tests.conftest import csrf_token
 
 from survey.models import Access
 
