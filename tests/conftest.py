@@ -7,12 +7,14 @@ CI (``CI=true``), where a missing server is a failure.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from survey import create_app
@@ -25,15 +27,21 @@ from survey.models import (
     Item,
     RespondentCategory,
     ResultsVisibility,
+    Role,
     ScaleOption,
     Survey,
     SurveyKind,
     SurveyState,
+    User,
 )
 from survey.services.codes import mint_batch
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Tests read the English source strings unless they ask for a language (Accept-Language, the
+# switcher or force_locale): with compiled catalogs the product default, zh_Hant, would translate
+# every page. Set before any app is built; gunicorn servers started by tests inherit it.
+os.environ.setdefault("CEPING_DEFAULT_LOCALE", "en")
 
 #: The four-level evaluation scale of the domain brief: key, label, weight, favourable.
 FOUR_LEVEL = (
@@ -54,8 +62,10 @@ def require_postgres() -> str:
 
 
 def _worker_schema() -> str:
+    """A schema name unique to this test process, so parallel runs never share tables."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return "test_" + re.sub(r"\W", "_", worker)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:10]
+    return "test_" + re.sub(r"\W", "_", f"{run}_{worker}")
 
 
 @pytest.fixture(scope="session")
@@ -220,3 +230,102 @@ def csrf_token(client) -> str:
         match = re.search(rb'name="csrf_token" value="([^"]+)"', response.data)
     assert match, "the start page carries no CSRF token"
     return match.group(1).decode()
+
+
+#: Password of every account made by ``make_user`` unless the test chooses another.
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Create an office account: ``make_user("viewer", Role.BRANCH_VIEWER, branch=b01)``."""
+    from survey.auth.passwords import hash_password
+
+    def factory(
+        username: str = "admin",
+        role: Role = Role.ADMIN,
+        *,
+        branch: Branch | None = None,
+        password: str = TEST_PASSWORD,
+    ) -> User:
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            branch_id=branch.id if branch is not None else None,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+def sign_in(client, username: str, password: str = TEST_PASSWORD, next: str | None = None):
+    """Sign ``client`` in through the login form (with its CSRF token); returns the response."""
+    page = client.get("/login")
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
+    assert match, "the login page carries no CSRF token"
+    data = {"csrf_token": match.group(1).decode(), "username": username, "password": password}
+    if next is not None:
+        data["next"] = next
+    return client.post("/login", data=data)
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, ``g`` and session, as in
+    production.
+
+    The plain ``client`` runs requests inside the test's pushed app context, so ``g`` (the CSRF
+    token, the database session) is shared by every request and client of a test. Before each
+    request the test's own transaction is committed (on SQLite an open read would hold the write
+    lock); afterwards the test's objects are expired, so it reads what the request stored.
+    """
+
+    def open(self, *args, **kwargs):
+        """Run one request in a fresh context."""
+        if has_app_context():
+            db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+def isolated_client(app: Flask) -> IsolatedClient:
+    """A new :class:`IsolatedClient` for ``app`` (a separate browser, with its own cookies)."""
+    return IsolatedClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def web(app: Flask) -> IsolatedClient:
+    """A browser-like client: each request in its own app context (see :class:`IsolatedClient`)."""
+    return isolated_client(app)
+
+
+def add_responses(
+    survey: Survey,
+    branch: Branch,
+    answers: dict[str, int],
+    category: str = "member",
+    per_item: dict[str, dict[str, int]] | None = None,
+    comments: list[str] | None = None,
+) -> None:
+    """Store responses through ``record_response`` and commit: ``answers`` maps an option key to
+    how many respondents chose it on every item; ``per_item`` overrides it for some items (each
+    item's counts must then add up to the same number of respondents)."""
+    from survey.services.responses import record_response
+
+    items = {item.key: item for item in survey.items}
+    plans: dict[str, list[str]] = {}
+    for key in items:
+        counts = (per_item or {}).get(key, answers)
+        plans[key] = [option for option, n in counts.items() for _ in range(n)]
+    size = len(next(iter(plans.values())))
+    assert all(len(plan) == size for plan in plans.values()), "every item needs as many answers"
+    texts = list(comments or [])
+    with db.transaction():
+        for index in range(size):
+            chosen = {items[k].id: survey.option(plans[k][index]).id for k in items}
+            text = texts.pop() if texts else None
+            record_response(survey, branch.id, survey.category(category).id, chosen, text)

@@ -1,0 +1,146 @@
+"""Office accounts: signing in with back-off, password changes and API tokens.
+
+Views and CLI commands call these functions; they record the audit entries themselves, so every
+way in (web page, CLI) leaves the same trail. Nothing here ever concerns a respondent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+from sqlalchemy import select
+
+from survey.auth.access import token_hash
+from survey.auth.passwords import hash_password, needs_rehash, verify_password
+from survey.db import db
+from survey.models import ApiToken, User
+from survey.services import audit, throttle
+
+#: Longest username kept in an audit entry for a failed sign-in (the column holds 80).
+_AUDIT_NAME_LENGTH = 80
+
+
+class LoginBlocked(Exception):
+    """Too many recent failures for this username: refuse even a right password for ``wait``."""
+
+    def __init__(self, wait: timedelta):
+        super().__init__(f"sign-in blocked for {wait}")
+        self.wait = wait
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A freshly created API token; ``plain`` exists only here and is shown once."""
+
+    token: ApiToken
+    plain: str
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so both failures take as long."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _login_key(username: str) -> str:
+    """The throttle key of a username, the same however it was capitalised."""
+    return throttle.key_for("login", username.strip().lower())
+
+
+def find_user(username: str) -> User | None:
+    """The account with exactly this username (surrounding spaces ignored), or None."""
+    return db.session.scalar(select(User).where(User.username == username.strip()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Check a sign-in; return the user, None on a wrong username or password.
+
+    Raises :class:`LoginBlocked` while the username is backed off, and when this failure is the
+    one that starts the block. The counters live in the database, so every worker sees them.
+    An unknown user and a wrong password cost the same time and leave the same audit action.
+    """
+    key = _login_key(username)
+    wait = throttle.blocked_for(key)
+    if wait is not None:
+        # Not audited again: a script hammering a blocked account would fill the log.
+        raise LoginBlocked(wait)
+    user = find_user(username)
+    stored = user.password_hash if user is not None else _dummy_hash()
+    matches = verify_password(stored, password)
+    if user is None or not matches or not user.is_active:
+        attempted = f"username={username.strip()[:_AUDIT_NAME_LENGTH]}"
+        _record("login_failed", attempted)
+        if throttle.record_failure(key, throttle.LOGIN):
+            _record("login_blocked", attempted)
+            raise LoginBlocked(throttle.blocked_for(key) or throttle.LOGIN.block)
+        return None
+    throttle.reset(key)
+    with db.transaction():
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        audit.record("login", "", user=user)
+    return user
+
+
+def record_logout(user: User) -> None:
+    """Leave an audit entry for a sign-out."""
+    _record("logout", "", user=user)
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password; every session signed in with the old one stops working."""
+    with db.transaction():
+        user.password_hash = hash_password(new_password)
+        audit.record("password_changed", "", user=user)
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    """The user's tokens, live ones first, newest first."""
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.revoked_on.is_not(None), ApiToken.id.desc())
+        )
+    )
+
+
+def create_token(user: User, name: str, from_cli: bool = False) -> NewToken:
+    """Create an API token for ``user``; only its hash is stored, the plain value returned once.
+
+    ``from_cli``: made on the command line, so the audit entry names no signed-in actor.
+    """
+    plain = secrets.token_urlsafe(32)
+    with db.transaction() as session:
+        token = ApiToken(user_id=user.id, name=name.strip(), token_hash=token_hash(plain))
+        session.add(token)
+        session.flush()
+        audit.record(
+            "token_created",
+            f"token={token.id} name={token.name} owner={user.username}",
+            user=None if from_cli else user,
+        )
+    return NewToken(token, plain)
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken | None:
+    """Revoke one of the user's own tokens; None when it is not theirs (or does not exist)."""
+    with db.transaction() as session:
+        token = session.scalar(
+            select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+        )
+        if token is None:
+            return None
+        if token.revoked_on is None:
+            token.revoked_on = date.today()
+            audit.record("token_revoked", f"token={token.id} name={token.name}", user=user)
+    return token
+
+
+def _record(action: str, detail: str, user: User | None = None) -> None:
+    """One audit entry in its own transaction."""
+    with db.transaction():
+        audit.record(action, detail, user=user)
