@@ -23,7 +23,8 @@ Decisions worth knowing
   cells could be solved for it), the branch's suppressed categories are pooled into one stratum
   whose weight is the sum of theirs; the pool holds ≥ k respondents by the complementary rule.
 * **Ranks** go only to shown branches with at least ``min_rank_respondents`` respondents, by the
-  composite favourable rate, descending, competition style (1, 2, 2, 4), ties within 1e-12.
+  composite favourable rate (post-stratified when categories are weighted), descending,
+  competition style (1, 2, 2, 4), ties within 1e-12.
 """
 
 from __future__ import annotations
@@ -398,6 +399,14 @@ def _vs_rest(
     return out
 
 
+def _ranking_rate(composite: Composite) -> float | None:
+    """The figure branches are ranked by: the post-stratified composite when categories are
+    weighted (the figure the office publishes), else the plain mean over items."""
+    if composite.weighted is not None and composite.weighted.rate is not None:
+        return composite.weighted.rate
+    return composite.favourable_rate
+
+
 def _ranks(rates: Mapping[int, float]) -> dict[int, int]:
     """Competition ranks (1, 2, 2, 4) by rate descending, ties within RANK_TOLERANCE."""
     ordered = np.sort(np.fromiter(rates.values(), dtype=float, count=len(rates)))
@@ -470,11 +479,11 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
         )
 
     rankable = {
-        b: composites[b].favourable_rate
+        b: _ranking_rate(composites[b])
         for b in range(n_branches)
         if statuses[b] == SHOWN
         and branch_respondents[b] >= counts.min_rank_respondents
-        and composites[b].favourable_rate is not None
+        and _ranking_rate(composites[b]) is not None
     }
     ranks = _ranks(rankable)  # type: ignore[arg-type]
 

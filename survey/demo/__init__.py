@@ -148,20 +148,24 @@ def _fill_with_ballots(survey: Survey, rng: random.Random) -> int:
     good, fairly_good, average, poor = survey.options
     count = 0
     for branch, size in zip(branches, BRANCH_SIZES, strict=True):
-        favourable = 0.78 if branch.code == WEAK_BRANCH else 0.93 + rng.uniform(-0.05, 0.05)
+        favourable = 0.78 if branch.code == WEAK_BRANCH else 0.94 + rng.uniform(-0.05, 0.05)
         good_share = rng.uniform(0.5, 0.7)
         member_share = 0.9 if branch.code in RETIRED else 0.4
         for _n in range(size):
             category = member if rng.random() < member_share else public
             lean = 0.02 if category is member else -0.015
+            # One respondent's general view of the branch colours every answer they give, so
+            # the items correlate as in real forms (and Cronbach's alpha is realistic).
+            temper = rng.gauss(0.0, 1.0)
+            person_good_share = min(0.95, max(0.05, good_share + 0.2 * temper))
             answers = {}
             for item, shift in zip(survey.items, ITEM_SHIFT, strict=True):
                 draw = rng.random()
                 if draw < 0.02:
                     continue  # left blank on the paper form
-                rate = favourable + shift + lean
+                rate = min(0.995, max(0.3, favourable + shift + lean + 0.08 * temper))
                 draw = rng.random()
-                if draw < rate * good_share:
+                if draw < rate * person_good_share:
                     option = good
                 elif draw < rate:
                     option = fairly_good
