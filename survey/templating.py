@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 NAVIGATION = (
     ("results.list_campaigns", _l("Results"), {"admin", "supervisor", "branch_viewer"}),
     ("manage.show_dashboard", _l("Administration"), {"admin"}),
-    ("manage.list_audit", _l("Audit log"), {"admin"}),
+    ("auth.list_audit", _l("Audit log"), {"admin"}),
     ("auth.edit_account", _l("Account"), {"admin", "supervisor", "branch_viewer"}),
     ("auth.logout", _l("Sign out"), {"admin", "supervisor", "branch_viewer"}),
 )

@@ -17,7 +17,7 @@ from survey import migrations
 from survey.db import db
 
 #: Modules whose ``COMMANDS`` tuple is added to the CLI.
-AREAS = ("survey.cli.data", "survey.cli.accounts", "survey.cli.reports")
+AREAS = ("survey.cli.data", "survey.cli.accounts", "survey.cli.tokens", "survey.cli.reports")
 
 
 @click.command("init-db")
