@@ -1,0 +1,255 @@
+"""View models of the manage area: what the templates lay out, built from services' results.
+
+Templates never compute; the keying grid, the disagreements and the turnout figures are shaped
+here so that the page, its script and the JSON endpoint show the same strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import FieldList, Form, FormField, SelectField, SubmitField
+
+from survey.models import Branch, Survey, SurveyState
+from survey.services.ballot_drafts import Difference
+from survey.services.imports import Problem
+from survey.services.turnout import BranchTurnout, SurveyTurnout
+
+#: Rows a keying grid starts with, the most it may have, and how many "more rows" adds.
+GRID_ROWS = 10
+GRID_MAX_ROWS = 500
+GRID_MORE = 10
+
+STATE_LABELS = {
+    SurveyState.DRAFT: _l("Draft"),
+    SurveyState.OPEN: _l("Open"),
+    SurveyState.CLOSED: _l("Closed"),
+}
+
+ACTION_LABELS = {
+    "open": _l("Open the survey"),
+    "close": _l("Close the survey"),
+    "reopen": _l("Reopen the survey"),
+    "start_test": _l("Start a test run"),
+    "go_live": _l("Go live"),
+}
+
+
+def action_explanation(action: str) -> str:
+    """What a lifecycle action does, for its confirmation page."""
+    return {
+        "open": _("Respondents can answer from now on."),
+        "close": _(
+            "No more answers are accepted. Unused codes stop working until the survey is "
+            "reopened. Results sealed until closing become visible to supervisors."
+        ),
+        "reopen": _(
+            "The survey accepts answers again, and unused codes work again. Results that "
+            "supervisors could read while it was closed are sealed again until it closes."
+        ),
+        "start_test": _(
+            "The survey opens in test mode: answers are marked as test answers, and codes "
+            "minted now belong to test batches."
+        ),
+        "go_live": _(
+            "Every test answer and test comment is deleted, every test batch is voided (testers "
+            "saw those codes), and codes of ordinary batches used during the test work again. "
+            "From now on answers count."
+        ),
+    }[action]
+
+
+# ---- turnout ----------------------------------------------------------------------------------
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else format_percent(rate, format="#,##0.0%")
+
+
+def turnout_row(row: BranchTurnout) -> dict[str, Any]:
+    """A turnout row with display strings, shared by the page and its JSON refresh."""
+    return {
+        "code": row.code or "",
+        "name": row.name or _("All branches"),
+        "codes_issued": format_decimal(row.codes_issued),
+        "codes_used": format_decimal(row.codes_used),
+        "paper_ballots": format_decimal(row.paper_ballots),
+        "web_responses": format_decimal(row.web_responses),
+        "responses": format_decimal(row.responses),
+        "turnout": _percent(row.turnout_rate),
+    }
+
+
+def turnout_view(turnout: SurveyTurnout) -> dict[str, Any]:
+    """The whole turnout table: rows and total, as strings to show."""
+    return {
+        "branches": [turnout_row(r) for r in turnout.branches],
+        "total": turnout_row(turnout.total),
+    }
+
+
+# ---- keying grid ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GridColumn:
+    """One column of the keying grid: the field name in a row and the ballots-file column."""
+
+    field: str
+    column: str
+    label: str
+    #: Whether typing 1..n picks the n-th option (items and categories).
+    shortcuts: bool
+
+
+def grid_layout(survey: Survey) -> list[GridColumn]:
+    """The grid's columns in keying order."""
+    columns = [
+        GridColumn("branch", "branch", _("Branch"), False),
+        GridColumn("category", "category", _("Category"), True),
+    ]
+    for index, item in enumerate(survey.items):
+        columns.append(GridColumn(f"item{index}", item.key, f"{index + 1}. {item.text}", True))
+    return columns
+
+
+def _branch_choices(branches: Sequence[Branch]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(b.code, f"{b.code} {b.name}") for b in branches]
+
+
+def _category_choices(survey: Survey) -> list[tuple[str, str]]:
+    return [("", "—")] + [(c.key, f"{n} {c.label}") for n, c in enumerate(survey.categories, 1)]
+
+
+def _option_choices(survey: Survey) -> list[tuple[str, str]]:
+    return [("", "—")] + [(o.key, f"{n} {o.label}") for n, o in enumerate(survey.options, 1)]
+
+
+def make_grid_form(survey: Survey, branches: Sequence[Branch], rows: int):
+    """A form class with ``rows`` ballot rows of selects (more arrive if the script adds them)."""
+
+    class BallotRow(Form):
+        """One paper ballot: branch, category and one select per item."""
+
+        # Rows the browser did not send (blank ones) are blank, not invalid.
+        branch = SelectField(_l("Branch"), choices=_branch_choices(branches), default="")
+        category = SelectField(_l("Category"), choices=_category_choices(survey), default="")
+
+    options = _option_choices(survey)
+    for index, item in enumerate(survey.items):
+        setattr(BallotRow, f"item{index}", SelectField(item.text, choices=options, default=""))
+
+    class GridForm(FlaskForm):
+        """The keying grid: ballot rows and the buttons to save or add rows."""
+
+        ballots = FieldList(FormField(BallotRow), min_entries=rows)
+        more = SubmitField(_l("Add %(n)d rows", n=GRID_MORE))
+        submit = SubmitField(_l("Save the keyed ballots"))
+
+    return GridForm
+
+
+def grid_rows(form, survey: Survey) -> tuple[list[dict[str, str]], list[int]]:
+    """The non-blank rows of a submitted grid as ballots-file cells, and their grid indices."""
+    layout = grid_layout(survey)
+    rows, indices = [], []
+    for index, entry in enumerate(form.ballots):
+        cells = {c.column: (entry.form[c.field].data or "").strip() for c in layout}
+        if any(cells.values()):
+            rows.append(cells)
+            indices.append(index)
+    return rows, indices
+
+
+def attach_problems(form, survey: Survey, problems: list[Problem], indices: list[int]) -> list[str]:
+    """Put each problem next to its cell; return those that belong to no cell."""
+    by_column = {c.column: c.field for c in grid_layout(survey)}
+    loose = []
+    for problem in problems:
+        if problem.line is None or not 1 <= problem.line <= len(indices):
+            loose.append(problem.message)
+            continue
+        entry = form.ballots[indices[problem.line - 1]]
+        field = by_column.get(problem.field or "")
+        if field is None:
+            loose.append(_("Ballot %(n)d: %(message)s", n=problem.line, message=problem.message))
+            continue
+        errors = entry.form[field].errors
+        if isinstance(errors, tuple):
+            entry.form[field].errors = errors = list(errors)
+        errors.append(problem.message)
+    return loose
+
+
+# ---- disagreements ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DisagreementRow:
+    """One disagreement as the resolution page shows it."""
+
+    name: str
+    ballot: int
+    column_label: str
+    first: str
+    second: str
+    choices: list[tuple[str, str]]
+    chosen: str
+    error: str | None
+
+
+#: The select value standing for "leave this cell blank" (the empty value means "not chosen").
+BLANK = "-"
+
+
+def value_labels(survey: Survey, branches: Sequence[Branch]) -> dict[str, dict[str, str]]:
+    """For each ballots column, what each stored value is called on screen."""
+    labels: dict[str, dict[str, str]] = {
+        "branch": {b.code: f"{b.code} {b.name}" for b in branches},
+        "category": {c.key: c.label for c in survey.categories},
+    }
+    options = {o.key: o.label for o in survey.options}
+    for item in survey.items:
+        labels[item.key] = options
+    return labels
+
+
+def disagreement_rows(
+    survey: Survey,
+    branches: Sequence[Branch],
+    found: list[Difference],
+    submitted: dict[str, str] | None = None,
+    missing: set[str] | None = None,
+) -> list[DisagreementRow]:
+    """The disagreements with their choices; ``submitted`` keeps what the admin chose."""
+    labels = value_labels(survey, branches)
+    titles = {c.column: c.label for c in grid_layout(survey)}
+    rows = []
+    for difference in found:
+        named = labels.get(difference.column, {})
+        name = f"d-{difference.ballot}-{difference.column}"
+
+        def show(value: str, named=named) -> str:
+            return named.get(value, value) if value else _("(blank)")
+
+        choices = [("", _("Choose the value on the paper…")), (BLANK, _("(blank)"))]
+        choices += list(named.items())
+        rows.append(
+            DisagreementRow(
+                name=name,
+                ballot=difference.ballot,
+                column_label=titles.get(difference.column, difference.column),
+                first=show(difference.first),
+                second=show(difference.second),
+                choices=choices,
+                chosen=(submitted or {}).get(name, ""),
+                error=_("Please choose a value.") if missing and name in missing else None,
+            )
+        )
+    return rows

@@ -1,0 +1,276 @@
+"""Paper ballots entered in the browser: a draft first, a blind second keying, then one commit.
+
+Keying errors are the main risk of paper ballots, so the office keys every batch twice. The first
+keying is kept as a :class:`~survey.models.BallotDraft`, not as responses; the second keyer types
+the same paper forms without seeing the first keying; cell-by-cell disagreements are shown and
+must each be resolved against the paper. Only then are the ballots stored, through
+``record_response(source=PAPER)``, all in one transaction that also deletes the draft. An
+uploaded ballots file becomes a draft too, committed once the office has seen its preview.
+
+Rows are stored as the cells of a ballots file (``branch`` code, ``category`` key, one option key
+per item key, optional ``comment``), so :func:`survey.services.imports.parse_ballots` checks
+keyed, uploaded and resolved ballots by the same rules as ``import-responses``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from survey.db import db
+from survey.models import BallotDraft, Source, Survey, User
+from survey.services import audit
+from survey.services.imports import Ballot, Problem, Rejected, Row, Table, parse_ballots
+from survey.services.responses import record_response
+
+GRID = "grid"
+UPLOAD = "upload"
+#: Most ballots one draft holds (a sitting is a few hundred people).
+MAX_BALLOTS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One cell on which the two keyings disagree (ballot numbers count from 1)."""
+
+    ballot: int
+    column: str
+    first: str
+    second: str
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSummary:
+    """A pending draft as the ballots page lists it (counts only, never its contents)."""
+
+    draft: BallotDraft
+    origin: str
+    source: str
+    ballots: int
+    keyed_by: str | None
+    is_verified: bool
+
+
+def grid_columns(survey: Survey) -> list[str]:
+    """Columns keyed in the grid: branch, category and one per item (comments go by file)."""
+    return ["branch", "category", *(item.key for item in survey.items)]
+
+
+def clean_rows(columns: list[str], rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows reduced to ``columns``, stripped, with entirely blank rows left out."""
+    cleaned = []
+    for row in rows:
+        cells = {column: (row.get(column) or "").strip() for column in columns}
+        if any(cells.values()):
+            cleaned.append(cells)
+    return cleaned
+
+
+def check_rows(
+    survey: Survey, rows: list[dict[str, str]], source: str, lines: list[int] | None = None
+) -> tuple[list[Ballot], list[Problem]]:
+    """Check rows with the ballots-file rules; problems carry the row's ballot (or file) line."""
+    header = grid_columns(survey)
+    if any(row.get("comment") for row in rows):
+        header.append("comment")
+    numbers = lines or list(range(1, len(rows) + 1))
+    table = Table(source, header, 0, [Row(n, dict(r)) for n, r in zip(numbers, rows, strict=True)])
+    if not rows:
+        return [], [Problem(source, None, None, _("No ballot was entered."))]
+    if len(rows) > MAX_BALLOTS:
+        return [], [
+            Problem(source, None, None, _("At most %(n)d ballots at a time.", n=MAX_BALLOTS))
+        ]
+    return parse_ballots(survey, table)
+
+
+def payload(draft: BallotDraft) -> dict[str, Any]:
+    """The draft's stored rows and keyings."""
+    return json.loads(draft.payload)
+
+
+def create_draft(
+    actor: User,
+    survey: Survey,
+    rows: list[dict[str, str]],
+    origin: str,
+    source: str,
+    lines: list[int] | None = None,
+) -> BallotDraft:
+    """Keep checked ballots as a draft (first keying or upload); audited with the count only."""
+    _ballots, problems = check_rows(survey, rows, source, lines)
+    if problems:
+        raise Rejected(problems)
+    data = {"origin": origin, "source": source, "first": rows, "lines": lines, "second": None}
+    with db.transaction() as session:
+        draft = BallotDraft(
+            survey_id=survey.id,
+            created_by=actor.id,
+            payload=json.dumps(data, ensure_ascii=False),
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+        session.add(draft)
+        session.flush()
+        audit.record(
+            "ballots.draft",
+            f"survey={survey.slug} draft={draft.id} origin={origin} ballots={len(rows)}",
+            user=actor,
+        )
+    return draft
+
+
+def differences(
+    columns: list[str], first: list[dict[str, str]], second: list[dict[str, str]]
+) -> list[Difference]:
+    """Every cell where the keyings differ; a ballot only one keyer typed differs in each cell."""
+    found = []
+    for index in range(max(len(first), len(second))):
+        a = first[index] if index < len(first) else {}
+        b = second[index] if index < len(second) else {}
+        for column in columns:
+            left, right = a.get(column, ""), b.get(column, "")
+            if left != right:
+                found.append(Difference(index + 1, column, left, right))
+    return found
+
+
+def record_second_keying(
+    actor: User, survey: Survey, draft: BallotDraft, rows: list[dict[str, str]]
+) -> list[Difference]:
+    """Store the blind second keying; commit at once when it agrees with the first.
+
+    Returns the disagreements (empty when the ballots were committed). The second keying is
+    checked like the first, so a ballot that cannot be stored is refused before comparing.
+    """
+    data = payload(draft)
+    _ballots, problems = check_rows(survey, rows, _("second keying"))
+    if problems:
+        raise Rejected(problems)
+    found = differences(grid_columns(survey), data["first"], rows)
+    if not found:
+        commit(actor, survey, draft, data["first"])
+        return []
+    data["second"] = rows
+    with db.transaction():
+        draft.payload = json.dumps(data, ensure_ascii=False)
+        audit.record(
+            "ballots.verify",
+            f"survey={survey.slug} draft={draft.id} disagreements={len(found)}",
+            user=actor,
+        )
+    return found
+
+
+def pending_differences(survey: Survey, draft: BallotDraft) -> list[Difference]:
+    """The disagreements still to resolve (none before the second keying)."""
+    data = payload(draft)
+    if data.get("second") is None:
+        return []
+    return differences(grid_columns(survey), data["first"], data["second"])
+
+
+def resolve(
+    survey: Survey, draft: BallotDraft, choices: dict[tuple[int, str], str]
+) -> list[dict[str, str]]:
+    """The ballots with each disagreement settled by ``choices`` ((ballot, column) → value).
+
+    Raises KeyError for a disagreement without a choice. A ballot whose every cell is blank
+    after resolving (typed by one keyer only, and judged a mistake) is left out.
+    """
+    data = payload(draft)
+    first, second = data["first"], data["second"] or []
+    columns = grid_columns(survey)
+    rows = [dict(first[i]) if i < len(first) else {} for i in range(max(len(first), len(second)))]
+    for difference in differences(columns, first, second):
+        rows[difference.ballot - 1][difference.column] = choices[
+            (difference.ballot, difference.column)
+        ]
+    return clean_rows(columns, rows)
+
+
+def commit(
+    actor: User,
+    survey: Survey,
+    draft: BallotDraft,
+    rows: list[dict[str, str]],
+    lines: list[int] | None = None,
+) -> int:
+    """Store the ballots as paper responses and delete the draft, all or nothing. Returns count.
+
+    The draft is deleted first with a row-count check, so two people committing the same draft
+    at once store its ballots once.
+    """
+    data = payload(draft)
+    source = data.get("source") or _("ballots")
+    with db.transaction() as session:
+        ballots, problems = check_rows(survey, rows, source, lines)
+        if problems:
+            raise Rejected(problems)
+        gone = session.execute(
+            delete(BallotDraft)
+            .where(BallotDraft.id == draft.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if gone != 1:
+            raise Rejected([Problem(source, None, None, _("These ballots were already stored."))])
+        for ballot in ballots:
+            record_response(
+                survey,
+                ballot.branch_id,
+                ballot.category_id,
+                ballot.answers,
+                ballot.comment,
+                source=Source.PAPER,
+            )
+        audit.record(
+            "ballots.commit",
+            f"survey={survey.slug} draft={draft.id} origin={data['origin']} ballots={len(ballots)}",
+            user=actor,
+        )
+    session.expunge(draft)
+    return len(ballots)
+
+
+def discard(actor: User, survey: Survey, draft: BallotDraft) -> None:
+    """Throw a draft away without storing anything; audited."""
+    with db.transaction() as session:
+        session.delete(draft)
+        audit.record("ballots.discard", f"survey={survey.slug} draft={draft.id}", user=actor)
+
+
+def pending_drafts(survey: Survey) -> list[DraftSummary]:
+    """The survey's drafts, oldest first."""
+    drafts = db.session.scalars(
+        select(BallotDraft).where(BallotDraft.survey_id == survey.id).order_by(BallotDraft.id)
+    ).all()
+    users = {
+        u.id: u.username
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({d.created_by for d in drafts if d.created_by}))
+        )
+    }
+    summaries = []
+    for draft in drafts:
+        data = payload(draft)
+        summaries.append(
+            DraftSummary(
+                draft=draft,
+                origin=data["origin"],
+                source=data.get("source") or "",
+                ballots=len(data["first"]),
+                keyed_by=users.get(draft.created_by),
+                is_verified=data.get("second") is not None,
+            )
+        )
+    return summaries
+
+
+def branch_counts(rows: list[dict[str, str]]) -> list[tuple[str, int]]:
+    """Ballots per branch code, for the preview of an upload."""
+    return sorted(Counter(row.get("branch", "") for row in rows).items())

@@ -1,0 +1,256 @@
+"""Printable code slips: QR codes as inline SVG, and the data each slip shows.
+
+Only hashes of codes are stored, so the plain codes exist in exactly one place: the page that
+answers the mint request. That page carries them in a hidden field so the office can download a
+CSV or print again; whatever comes back is checked against the stored hashes of the batch before
+it is used (:func:`load_minted`), so an edited field cannot print or export a code that does not
+belong to the batch. Codes never appear in a URL path or query: the QR code carries them in the
+fragment (``#code=…``), which browsers do not send to the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import segno
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from survey.db import db
+from survey.models import (
+    AccessCode,
+    Branch,
+    CodeBatch,
+    RespondentCategory,
+    Survey,
+    SurveyState,
+    User,
+)
+from survey.services import audit
+from survey.services.codes import code_hash, looks_like_code, mint_batch, slip_url
+from survey.services.exports import safe_cell
+
+#: Slips per printed A4 page (2 columns × 5 rows), matching manage.css.
+SLIPS_PER_PAGE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Slip:
+    """What one cut-out slip shows."""
+
+    survey_title: str
+    branch_name: str
+    category_label: str
+    code: str
+    start_address: str
+    qr_svg: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class MintedBatch:
+    """A batch with its plain codes, known only while answering the mint request."""
+
+    batch: CodeBatch
+    codes: list[str]
+
+
+class MintRefused(Exception):
+    """Codes that cannot be minted as asked; the message says why."""
+
+
+class PayloadRefused(Exception):
+    """Posted codes that do not belong to the batches they claim (edited or stale)."""
+
+
+#: Most codes one mint request creates (all batches together). Each QR code takes segno about
+#: 10 ms (most of it choosing the most readable mask), so the slips page of 1200 codes is ready
+#: well within a worker's 30 s timeout, and stays printable.
+MAX_CODES_PER_REQUEST = 1200
+
+
+def mint(
+    actor: User,
+    survey: Survey,
+    branches: Sequence[Branch],
+    category: RespondentCategory,
+    count: int,
+) -> list[MintedBatch]:
+    """Mint one batch of ``count`` codes per branch in one transaction; audited.
+
+    Batches minted while the survey is in test mode are test batches, voided when it goes live.
+    """
+    if survey.state is SurveyState.CLOSED:
+        raise MintRefused(_("The survey is closed: reopen it before minting codes."))
+    if not branches:
+        raise MintRefused(_("There is no active branch to mint codes for."))
+    inactive = [b.code for b in branches if not b.is_active]
+    if inactive:
+        raise MintRefused(
+            _("Inactive branches get no codes: %(codes)s.", codes=", ".join(inactive))
+        )
+    if count * len(branches) > MAX_CODES_PER_REQUEST:
+        raise MintRefused(
+            _(
+                "At most %(limit)d codes can be minted at once; mint fewer per branch "
+                "or one branch at a time.",
+                limit=MAX_CODES_PER_REQUEST,
+            )
+        )
+    minted = []
+    with db.transaction():
+        for branch in branches:
+            batch, codes = mint_batch(survey, branch, category, count)
+            batch.is_test = survey.is_test_mode
+            minted.append(MintedBatch(batch, codes))
+        for entry in minted:
+            audit.record(
+                "codes.mint",
+                f"survey={survey.slug} batch={entry.batch.id} branch={entry.batch.branch.code} "
+                f"category={category.key} count={count}" + (" test" if survey.is_test_mode else ""),
+                user=actor,
+            )
+    return minted
+
+
+def void_batch(actor: User, batch: CodeBatch) -> int:
+    """Void a batch: its unused codes stop opening the questionnaire. Returns how many."""
+    with db.transaction() as session:
+        if batch.is_void:
+            return 0
+        batch.is_void = True
+        unused = session.scalar(
+            select(func.count(AccessCode.id)).where(
+                AccessCode.batch_id == batch.id, AccessCode.is_used.is_(False)
+            )
+        )
+        audit.record(
+            "codes.void", f"batch={batch.id} branch={batch.branch.code} unused={unused}", user=actor
+        )
+    return unused
+
+
+def qr_svg(url: str, scale: int = 3) -> Markup:
+    """An inline SVG QR code of ``url`` (error correction M), sized by CSS through its viewBox."""
+    qr = segno.make(url, error="m", micro=False)
+    return Markup(qr.svg_inline(scale=scale, border=2, omitsize=True, svgclass="qr"))
+
+
+def build_slips(survey: Survey, minted: Iterable[MintedBatch], base_url: str) -> list[Slip]:
+    """One slip per code, in batch order, with the start page address printed under the QR."""
+    start = base_url.rstrip("/") + "/"
+    slips = []
+    for entry in minted:
+        for code in entry.codes:
+            slips.append(
+                Slip(
+                    survey_title=survey.title,
+                    branch_name=entry.batch.branch.name,
+                    category_label=entry.batch.category.label,
+                    code=code,
+                    start_address=start,
+                    qr_svg=qr_svg(slip_url(base_url.rstrip("/"), code)),
+                )
+            )
+    return slips
+
+
+def pages(slips: Sequence[Slip], per_page: int = SLIPS_PER_PAGE) -> list[list[Slip]]:
+    """Slips split into A4 sheets, so each sheet breaks cleanly when printed."""
+    return [list(slips[i : i + per_page]) for i in range(0, len(slips), per_page)]
+
+
+def dump_payload(minted: Iterable[MintedBatch]) -> str:
+    """The hidden-field form of minted codes: ``batch_id:code`` pairs separated by spaces."""
+    return " ".join(f"{m.batch.id}:{code}" for m in minted for code in m.codes)
+
+
+def load_minted(survey: Survey, payload: str) -> list[MintedBatch]:
+    """Parse a posted payload and check every code against its batch's stored hashes.
+
+    Raises :class:`PayloadRefused` if any line is malformed, names a batch of another survey or a
+    void batch, or carries a code whose hash is not in that batch.
+    """
+    wanted: dict[int, list[str]] = {}
+    for line in (payload or "").split():
+        batch_id, _, code = line.partition(":")
+        if not batch_id.isdigit() or not looks_like_code(code):
+            raise PayloadRefused(line)
+        wanted.setdefault(int(batch_id), []).append(code.strip())
+    if not wanted:
+        raise PayloadRefused("empty")
+    batches = {
+        b.id: b
+        for b in db.session.scalars(
+            select(CodeBatch).where(CodeBatch.id.in_(wanted), CodeBatch.survey_id == survey.id)
+        )
+    }
+    minted = []
+    for batch_id, codes in wanted.items():
+        batch = batches.get(batch_id)
+        if batch is None or batch.is_void:
+            raise PayloadRefused(str(batch_id))
+        hashes = {code_hash(c) for c in codes}
+        found = set(
+            db.session.scalars(
+                select(AccessCode.code_hash).where(
+                    AccessCode.batch_id == batch_id, AccessCode.code_hash.in_(hashes)
+                )
+            )
+        )
+        if found != hashes or len(hashes) != len(codes):
+            raise PayloadRefused(str(batch_id))
+        minted.append(MintedBatch(batch, codes))
+    return minted
+
+
+def codes_csv(survey: Survey, minted: Iterable[MintedBatch], base_url: str) -> str:
+    """The minted codes as CSV (UTF-8 with BOM for spreadsheet programs), one row per code."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["survey", "branch_code", "branch", "category", "batch", "code", "url"])
+    for entry in minted:
+        for code in entry.codes:
+            writer.writerow(
+                [
+                    safe_cell(survey.slug),
+                    safe_cell(entry.batch.branch.code),
+                    safe_cell(entry.batch.branch.name),
+                    safe_cell(entry.batch.category.key),
+                    entry.batch.id,
+                    code,
+                    slip_url(base_url.rstrip("/"), code),
+                ]
+            )
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One minted batch as the codes page lists it."""
+
+    batch: CodeBatch
+    used: int
+
+
+def batch_rows(survey: Survey) -> list[BatchRow]:
+    """The survey's batches, newest first, with how many of their codes were used."""
+    used = dict(
+        db.session.execute(
+            select(AccessCode.batch_id, func.count(AccessCode.id))
+            .where(AccessCode.survey_id == survey.id, AccessCode.is_used.is_(True))
+            .group_by(AccessCode.batch_id)
+        ).all()
+    )
+    batches = db.session.scalars(
+        select(CodeBatch)
+        .where(CodeBatch.survey_id == survey.id)
+        .options(selectinload(CodeBatch.branch), selectinload(CodeBatch.category))
+        .order_by(CodeBatch.id.desc())
+    )
+    return [BatchRow(b, int(used.get(b.id, 0))) for b in batches]

@@ -1,0 +1,438 @@
+"""Editing campaigns and surveys in the browser, and moving surveys through their lifecycle.
+
+Every change to a survey's questionnaire goes through the definitions service
+(:func:`survey.services.definitions.apply_definition`), the same path as ``load-survey``: one
+place enforces that a survey with responses keeps its items and scale (changing a question after
+answers were given would mix answers to different questions) and that a category with codes or
+responses is not removed, and one place audits the change.
+
+Test mode: a survey can be tried out before the real sitting. It is switched on from draft (so
+no real response exists yet) and opens the survey; codes minted meanwhile belong to test batches
+and responses are marked as test. Going live deletes the test responses and comments, voids
+every test batch (testers saw those codes), and clears the used flag of codes from ordinary
+batches that testers used (no real respondent can have used them: the survey accepted nothing
+but test responses until then), so every printed slip works once the survey is live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from survey.db import db
+from survey.models import (
+    Access,
+    AccessCode,
+    Campaign,
+    CodeBatch,
+    InvalidTransition,
+    ResultsVisibility,
+    Survey,
+    SurveyKind,
+    SurveyState,
+    User,
+)
+from survey.services import audit
+from survey.services.definitions import (
+    CategoryDef,
+    ItemDef,
+    OptionDef,
+    SurveyDefinition,
+    apply_definition,
+    definition_of,
+    parse_definition,
+)
+from survey.services.imports import Rejected
+from survey.services.responses import delete_responses
+
+#: Where the questionnaires of the domain brief are kept as YAML definitions.
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
+
+#: Source name of changes made in the browser, shown in problems and audit entries.
+SOURCE = "web"
+
+#: Ready-made scales: name → (label, options).
+PRESET_SCALES: dict[str, tuple[str, tuple[OptionDef, ...]]] = {
+    "four_level": (
+        _l("Four levels: 好 / 比較好 / 一般 / 差 (100 / 80 / 60 / 0)"),
+        (
+            OptionDef("good", "好", 100.0, True),
+            OptionDef("fairly_good", "比較好", 80.0, True),
+            OptionDef("average", "一般", 60.0, False),
+            OptionDef("poor", "差", 0.0, False),
+        ),
+    ),
+    "three_level": (
+        _l("Three levels: 滿意 / 基本滿意 / 不滿意 (100 / 60 / 0)"),
+        (
+            OptionDef("satisfied", "滿意", 100.0, True),
+            OptionDef("basically_satisfied", "基本滿意", 60.0, True),
+            OptionDef("dissatisfied", "不滿意", 0.0, False),
+        ),
+    ),
+}
+
+#: Categories a new blank survey starts with.
+DEFAULT_CATEGORIES = (CategoryDef("member", "黨員"), CategoryDef("public", "羣眾"))
+
+
+class EditRefused(Exception):
+    """A change the rules forbid; ``messages`` explain why and ``field`` names the form field."""
+
+    def __init__(self, messages: str | list[str], field: str | None = None):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        self.field = field
+        super().__init__("; ".join(self.messages))
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A questionnaire to start a new survey from."""
+
+    name: str
+    title: str
+    kind: SurveyKind
+    definition: SurveyDefinition
+
+
+def templates() -> list[Template]:
+    """The questionnaires of the domain brief (``survey/demo/*.yaml``) that parse cleanly."""
+    found = []
+    for path in sorted(TEMPLATE_DIR.glob("*.yaml")):
+        definition, problems = parse_definition(path.read_text(encoding="utf-8"), path.name)
+        if definition is not None and not problems:
+            found.append(Template(path.stem, definition.title, definition.kind, definition))
+    return found
+
+
+def find_template(name: str) -> Template | None:
+    """The template called ``name``, or None."""
+    return next((t for t in templates() if t.name == name), None)
+
+
+def is_locked(survey: Survey) -> bool:
+    """Whether the survey has responses, so that its items and scale may no longer change."""
+    return db.session.scalar(survey.has_responses_select()) is not None
+
+
+def preset_of(survey: Survey) -> str | None:
+    """The name of the preset scale the survey uses, or None for a scale of its own."""
+    current = definition_of(survey).scale
+    return next((name for name, (_label, scale) in PRESET_SCALES.items() if scale == current), None)
+
+
+def slug_taken(model: type[Campaign] | type[Survey], slug: str) -> bool:
+    """Whether a campaign or survey already uses ``slug``."""
+    return db.session.scalar(select(model.id).where(model.slug == slug).limit(1)) is not None
+
+
+# ---- campaigns --------------------------------------------------------------------------------
+
+
+def create_campaign(actor: User, slug: str, title: str) -> Campaign:
+    """Create a campaign; audited."""
+    if slug_taken(Campaign, slug):
+        raise EditRefused(_("This short name is already used by another campaign."), "slug")
+    with db.transaction() as session:
+        campaign = Campaign(slug=slug, title=title.strip())
+        session.add(campaign)
+        session.flush()
+        audit.record("campaign.create", f"campaign={slug}", user=actor)
+    return campaign
+
+
+def update_campaign(actor: User, campaign: Campaign, title: str) -> None:
+    """Rename a campaign; audited."""
+    with db.transaction():
+        if campaign.title != title.strip():
+            campaign.title = title.strip()
+            audit.record("campaign.update", f"campaign={campaign.slug}", user=actor)
+
+
+# ---- surveys ----------------------------------------------------------------------------------
+
+
+def _apply(actor: User, definition: SurveyDefinition) -> Survey:
+    """Apply a definition in one transaction; the definitions service's refusals become ours."""
+    try:
+        with db.transaction():
+            outcome = apply_definition(definition, SOURCE, user=actor)
+    except Rejected as rejected:
+        raise EditRefused([p.message for p in rejected.problems]) from None
+    return outcome.survey
+
+
+def _change(actor: User, survey: Survey, **changes) -> Survey:
+    """Apply the survey's own definition with ``changes``."""
+    return _apply(actor, dataclasses.replace(definition_of(survey), **changes))
+
+
+def create_survey(
+    actor: User,
+    campaign: Campaign,
+    slug: str,
+    title: str,
+    kind: SurveyKind,
+    start: str = "blank",
+) -> Survey:
+    """Create a survey: blank, from a template (``template:<name>``) or a copy (``copy:<id>``).
+
+    A copy keeps the source's item keys, scale, categories and settings, so that two stages of
+    a campaign can be compared item by item; its state, codes and responses are not copied.
+    """
+    if slug_taken(Survey, slug):
+        raise EditRefused(_("This short name is already used by another survey."), "slug")
+    common = {
+        "campaign_slug": campaign.slug,
+        "campaign_title": campaign.title,
+        "slug": slug,
+        "title": title.strip(),
+        "kind": kind,
+    }
+    kind_name, _sep, ref = start.partition(":")
+    if kind_name == "template":
+        template = find_template(ref)
+        if template is None:
+            raise EditRefused(_("This template does not exist."), "start")
+        definition = dataclasses.replace(template.definition, **common)
+    elif kind_name == "copy":
+        source = db.session.get(Survey, int(ref)) if ref.isdigit() else None
+        if source is None:
+            raise EditRefused(_("The survey to copy does not exist."), "start")
+        definition = dataclasses.replace(definition_of(source), **common)
+    elif kind_name == "blank":
+        scale = PRESET_SCALES["three_level" if kind is SurveyKind.SATISFACTION else "four_level"]
+        definition = SurveyDefinition(
+            access=Access.CODES,
+            threshold=5,
+            results=ResultsVisibility.AFTER_CLOSE,
+            scale=scale[1],
+            categories=DEFAULT_CATEGORIES,
+            items=(),
+            **common,
+        )
+    else:
+        raise EditRefused(_("Choose how to start the survey."), "start")
+    survey = _apply(actor, definition)
+    if kind_name == "copy":
+        with db.transaction():
+            audit.record("survey.copy", f"survey={slug} from={ref}", user=actor)
+    return survey
+
+
+def update_settings(
+    actor: User,
+    survey: Survey,
+    *,
+    title: str,
+    kind: SurveyKind,
+    access: Access,
+    threshold: int,
+    results: ResultsVisibility,
+    comments: bool,
+    comment_max_length: int,
+    min_rank_respondents: int,
+) -> None:
+    """Change the survey's title and settings (never its questionnaire)."""
+    _change(
+        actor,
+        survey,
+        title=title.strip(),
+        kind=kind,
+        access=access,
+        threshold=threshold,
+        results=results,
+        comments=comments,
+        comment_max_length=comment_max_length,
+        min_rank_respondents=min_rank_respondents,
+    )
+
+
+# ---- questionnaire ----------------------------------------------------------------------------
+
+
+def _items(survey: Survey) -> list[ItemDef]:
+    return list(definition_of(survey).items)
+
+
+def _check_key_free(items: list[ItemDef], key: str, except_index: int | None = None) -> None:
+    for index, item in enumerate(items):
+        if index != except_index and item.key.casefold() == key.casefold():
+            raise EditRefused(_("Another item already uses this key."), "key")
+
+
+def add_item(actor: User, survey: Survey, key: str, text: str) -> None:
+    """Append an item to the questionnaire."""
+    items = _items(survey)
+    _check_key_free(items, key)
+    items.append(ItemDef(key, text.strip()))
+    _change(actor, survey, items=tuple(items))
+
+
+def _index(survey: Survey, item_id: int) -> int:
+    for index, item in enumerate(survey.items):
+        if item.id == item_id:
+            return index
+    raise LookupError(item_id)
+
+
+def update_item(actor: User, survey: Survey, item_id: int, key: str, text: str) -> None:
+    """Change an item's key and text."""
+    items = _items(survey)
+    index = _index(survey, item_id)
+    _check_key_free(items, key, except_index=index)
+    items[index] = ItemDef(key, text.strip())
+    _change(actor, survey, items=tuple(items))
+
+
+def move_item(actor: User, survey: Survey, item_id: int, direction: str) -> None:
+    """Move an item one place up or down; at either end nothing changes."""
+    items = _items(survey)
+    index = _index(survey, item_id)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(items):
+        return
+    items[index], items[other] = items[other], items[index]
+    _change(actor, survey, items=tuple(items))
+
+
+def remove_item(actor: User, survey: Survey, item_id: int) -> None:
+    """Remove an item from the questionnaire."""
+    items = _items(survey)
+    del items[_index(survey, item_id)]
+    _change(actor, survey, items=tuple(items))
+
+
+def set_scale(actor: User, survey: Survey, options: list[OptionDef]) -> None:
+    """Replace the rating scale (best option first)."""
+    if len(options) < 2:
+        raise EditRefused(_("A scale needs at least two options."))
+    if {o.favourable for o in options} != {True, False}:
+        raise EditRefused(_("A scale needs at least one favourable and one unfavourable option."))
+    seen: set[str] = set()
+    for option in options:
+        for name in {option.key.casefold(), option.label.casefold()}:
+            if name in seen:
+                raise EditRefused(_('"%(value)s" is used twice in the scale.', value=option.label))
+            seen.add(name)
+    _change(actor, survey, scale=tuple(options))
+
+
+def set_categories(actor: User, survey: Survey, categories: list[CategoryDef]) -> None:
+    """Replace the respondent categories; one with codes or responses cannot be removed."""
+    if not categories:
+        raise EditRefused(_("A survey needs at least one respondent category."))
+    weighted = [c.weight is not None for c in categories]
+    if any(weighted) and not all(weighted):
+        raise EditRefused(_("When one category has a weight, every category needs one."))
+    seen: set[str] = set()
+    for category in categories:
+        for name in {category.key.casefold(), category.label.casefold()}:
+            if name in seen:
+                raise EditRefused(
+                    _('"%(value)s" is used twice among the categories.', value=category.label)
+                )
+            seen.add(name)
+    _change(actor, survey, categories=tuple(categories))
+
+
+# ---- lifecycle --------------------------------------------------------------------------------
+
+#: Lifecycle actions offered to the office, and whether each asks for a confirmation first.
+ACTIONS = {"open": False, "close": True, "reopen": True, "start_test": False, "go_live": True}
+
+
+def readiness_problems(survey: Survey) -> list[str]:
+    """What must be fixed before the survey can be answered."""
+    problems = []
+    if not survey.items:
+        problems.append(_("The questionnaire has no items yet."))
+    if len(survey.options) < 2:
+        problems.append(_("The scale needs at least two options."))
+    if not survey.categories:
+        problems.append(_("The survey needs at least one respondent category."))
+    return problems
+
+
+def available_actions(survey: Survey) -> list[str]:
+    """The lifecycle actions that make sense in the survey's current state."""
+    if survey.state is SurveyState.DRAFT:
+        return ["open", "start_test"]
+    actions = ["close"] if survey.state is SurveyState.OPEN else ["reopen"]
+    if survey.is_test_mode:
+        actions.append("go_live")
+    return actions
+
+
+def change_state(actor: User, survey: Survey, action: str) -> str:
+    """Run a lifecycle action; raise InvalidTransition or EditRefused. Returns the audit detail."""
+    if action not in ACTIONS:
+        raise EditRefused(_("This action does not exist."))
+    with db.transaction():
+        if action in {"open", "start_test", "reopen"}:
+            problems = readiness_problems(survey)
+            if problems:
+                raise EditRefused(problems)
+        if action == "open":
+            if survey.state is not SurveyState.DRAFT:
+                raise InvalidTransition(survey, SurveyState.OPEN)
+            survey.open()
+            detail = f"survey={survey.slug}"
+        elif action == "reopen":
+            if survey.state is not SurveyState.CLOSED:
+                raise InvalidTransition(survey, SurveyState.OPEN)
+            survey.open()
+            detail = f"survey={survey.slug}"
+        elif action == "close":
+            survey.close()
+            detail = f"survey={survey.slug}"
+        elif action == "start_test":
+            if survey.state is not SurveyState.DRAFT:
+                raise InvalidTransition(survey, SurveyState.OPEN)
+            survey.open()
+            survey.is_test_mode = True
+            detail = f"survey={survey.slug}"
+        else:
+            detail = _go_live(survey)
+        audit.record(f"survey.{action}", detail, user=actor)
+    return detail
+
+
+def _go_live(survey: Survey) -> str:
+    """Wipe the test, void the test batches, and free the ordinary codes testers used."""
+    if not survey.is_test_mode:
+        raise EditRefused(_("This survey is not in test mode."))
+    session = db.session
+    removed = delete_responses(survey, only_test=True)
+    voided = session.execute(
+        update(CodeBatch)
+        .where(
+            CodeBatch.survey_id == survey.id,
+            CodeBatch.is_test.is_(True),
+            CodeBatch.is_void.is_(False),
+        )
+        .values(is_void=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    ordinary = select(CodeBatch.id).where(
+        CodeBatch.survey_id == survey.id, CodeBatch.is_test.is_(False)
+    )
+    freed = session.execute(
+        update(AccessCode)
+        .where(AccessCode.batch_id.in_(ordinary), AccessCode.is_used.is_(True))
+        .values(is_used=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    survey.is_test_mode = False
+    session.flush()
+    # The bulk updates bypassed the identity map: reload batches and codes when next read.
+    session.expire_all()
+    return (
+        f"survey={survey.slug} test_responses_deleted={removed} "
+        f"test_batches_voided={voided} codes_freed={freed}"
+    )

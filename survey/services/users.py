@@ -1,0 +1,124 @@
+"""Office accounts managed by an administrator: create, change role or branch, deactivate, reset.
+
+Every change is audited in the same transaction as the change itself. Two rules keep the office
+from locking itself out: an administrator cannot deactivate or demote their own account, and the
+last active administrator stays an active administrator.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from survey.auth.passwords import hash_password
+from survey.db import db
+from survey.models import Branch, Role, User
+from survey.services import audit
+
+
+class UserRefused(Exception):
+    """A change to an account that would break a rule; ``field`` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def list_users() -> list[User]:
+    """Every account, active ones first, by username."""
+    return list(db.session.scalars(select(User).order_by(User.is_active.desc(), User.username)))
+
+
+def username_taken(username: str, except_id: int | None = None) -> bool:
+    """Whether another account already uses this username."""
+    query = select(User.id).where(User.username == username.strip())
+    if except_id is not None:
+        query = query.where(User.id != except_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _active_admins(except_id: int | None = None) -> int:
+    query = select(func.count(User.id)).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    if except_id is not None:
+        query = query.where(User.id != except_id)
+    return db.session.scalar(query) or 0
+
+
+def _branch_for(role: Role, branch: Branch | None) -> Branch | None:
+    """Only a branch viewer has a branch; the database refuses a branch viewer without one."""
+    if role is Role.BRANCH_VIEWER:
+        if branch is None:
+            raise UserRefused(_("A branch viewer needs a branch."), "branch")
+        return branch
+    return None
+
+
+def create_user(
+    actor: User, username: str, password: str, role: Role, branch: Branch | None = None
+) -> User:
+    """Create an account with an argon2id password hash; audited."""
+    username = username.strip()
+    if username_taken(username):
+        raise UserRefused(_("This username is already taken."), "username")
+    branch = _branch_for(role, branch)
+    with db.transaction() as session:
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            branch_id=branch.id if branch is not None else None,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(
+            "user.create",
+            f"user={user.username} role={role.value}"
+            + (f" branch={branch.code}" if branch is not None else ""),
+            user=actor,
+        )
+    return user
+
+
+def update_user(actor: User, user: User, role: Role, branch: Branch | None) -> None:
+    """Change an account's role and branch; audited. Refuses to demote the actor or last admin."""
+    if user.id == actor.id and role is not Role.ADMIN:
+        raise UserRefused(_("You cannot take the administrator role from yourself."), "role")
+    if (
+        user.role is Role.ADMIN
+        and role is not Role.ADMIN
+        and user.is_active
+        and _active_admins(except_id=user.id) == 0
+    ):
+        raise UserRefused(_("Ceping needs at least one active administrator."), "role")
+    branch = _branch_for(role, branch)
+    with db.transaction():
+        before = f"{user.role.value}/{user.branch.code if user.branch else '-'}"
+        user.role = role
+        user.branch_id = branch.id if branch is not None else None
+        user.branch = branch
+        after = f"{role.value}/{branch.code if branch else '-'}"
+        if before != after:
+            audit.record("user.update", f"user={user.username} {before} -> {after}", user=actor)
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    """Deactivate (sign-in refused, sessions end) or reactivate an account; audited."""
+    if not active and user.id == actor.id:
+        raise UserRefused(_("You cannot deactivate your own account."))
+    if not active and user.role is Role.ADMIN and _active_admins(except_id=user.id) == 0:
+        raise UserRefused(_("Ceping needs at least one active administrator."))
+    if user.is_active == active:
+        return
+    with db.transaction():
+        user.is_active = active
+        audit.record(
+            "user.activate" if active else "user.deactivate", f"user={user.username}", user=actor
+        )
+
+
+def reset_password(actor: User, user: User, password: str) -> None:
+    """Set a new password chosen by an administrator; the user's sessions stop working."""
+    with db.transaction():
+        user.password_hash = hash_password(password)
+        audit.record("user.reset_password", f"user={user.username}", user=actor)

@@ -1,0 +1,285 @@
+"""Paper ballots in the browser: the keying grid, blind second keying, disagreements, uploads."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import (
+    Answer,
+    AuditEntry,
+    BallotDraft,
+    Branch,
+    Comment,
+    Response,
+    Source,
+    SurveyState,
+)
+from tests.survey.dbstate import snapshot
+from tests.survey.manage_support import field_error, sign_in_as, token, xlsx_bytes
+
+GOOD = ["good", "good", "good"]
+
+
+@pytest.fixture
+def admin(web, make_user):
+    """The web client, signed in as an administrator, reading English pages."""
+    sign_in_as(web, make_user("office"))
+    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return web
+
+
+@pytest.fixture
+def survey(make_survey, make_branch):
+    """An open three-item survey with comments, and branches b01 and b02."""
+    make_branch("b01", "第一支部")
+    make_branch("b02", "第二支部")
+    return make_survey("pingyi", items=3, comments=True)
+
+
+def _grid(rows, csrf: str, **extra) -> dict[str, str]:
+    data = {"csrf_token": csrf, "submit": "1", **extra}
+    for index, row in enumerate(rows):
+        if row is None:
+            continue
+        branch, category, answers = row
+        data[f"ballots-{index}-branch"] = branch
+        data[f"ballots-{index}-category"] = category
+        for position, answer in enumerate(answers):
+            data[f"ballots-{index}-item{position}"] = answer
+    return data
+
+
+def _key(client, survey, rows, **extra):
+    response = client.post(
+        f"/manage/surveys/{survey.id}/ballots/key", data=_grid(rows, token(client), **extra)
+    )
+    return response, response.get_data(as_text=True)
+
+
+def _draft() -> BallotDraft:
+    db.session.expire_all()
+    return db.session.scalar(select(BallotDraft))
+
+
+def _paper() -> int:
+    return db.session.scalar(select(func.count(Response.id)).where(Response.source == Source.PAPER))
+
+
+def _selected(page: str, name: str) -> str | None:
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    for option in re.findall(r"<option[^>]*>", select_html.group(1)):
+        if re.search(r"\sselected\b", option):
+            return re.search(r'value="([^"]*)"', option).group(1)
+    return None
+
+
+def test_grid_refuses_incomplete_rows_next_to_the_cell_and_keeps_input(admin, survey):
+    before = snapshot()
+    rows = [
+        ("b01", "member", GOOD),
+        ("", "public", ["poor", "", "average"]),  # the branch was forgotten
+        None,  # a blank row in between is ignored
+        ("b02", "", ["good", "", ""]),  # the category was forgotten
+    ]
+    response, page = _key(admin, survey, rows)
+    assert response.status_code == 422
+    assert field_error(page, "ballots-1-branch") == "the branch code is missing"
+    assert field_error(page, "ballots-3-category") == "the respondent category is missing"
+    assert field_error(page, "ballots-0-branch") is None
+    assert _selected(page, "ballots-1-item0") == "poor"
+    assert _selected(page, "ballots-1-category") == "public"
+    assert _selected(page, "ballots-0-branch") == "b01"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "No ballot was entered."),
+        ([("b01", "member", ["", "", ""])], "the ballot has no answers"),
+        ([("b01", "member", ["excellent", "", ""])], "Not a valid choice"),
+        ([("b99", "member", GOOD)], "Not a valid choice"),
+    ],
+)
+def test_grid_refuses_empty_or_forged_ballots(admin, survey, rows, message):
+    before = snapshot()
+    response, page = _key(admin, survey, rows)
+    assert response.status_code == 422
+    assert message in html.unescape(page)
+    assert snapshot() == before
+
+
+def test_grid_of_a_draft_survey_is_refused(admin, make_survey, make_branch):
+    make_branch("b01")
+    draft_survey = make_survey("draft", state=SurveyState.DRAFT)
+    response, page = _key(admin, draft_survey, [("b01", "member", GOOD)])
+    assert response.status_code == 422
+    assert "open it before keying in paper ballots" in page
+    assert db.session.scalar(select(func.count(BallotDraft.id))) == 0
+
+
+def test_more_rows_keep_what_was_keyed(admin, survey):
+    response, page = _key(admin, survey, [("b01", "member", GOOD)], more="1", submit="")
+    assert response.status_code == 200
+    assert page.count("data-row>") == 20
+    assert _selected(page, "ballots-0-branch") == "b01"
+    assert db.session.scalar(select(func.count(BallotDraft.id))) == 0
+
+
+def test_grid_offers_keyboard_shortcuts_and_works_without_script(admin, survey):
+    page = admin.get(f"/manage/surveys/{survey.id}/ballots/key").get_data(as_text=True)
+    assert page.count("data-row>") == 10
+    assert '<option value="fairly_good">2 比較好</option>' in page
+    assert 'data-shortcuts="1"' in page and "manage-ballots.js" in page
+    assert 'name="more"' in page  # "Add rows" works without JavaScript
+    script = admin.get("/static/js/manage-ballots.js")
+    assert script.status_code == 200
+    script.close()
+
+
+def test_agreeing_keyings_are_stored_at_once(admin, survey):
+    rows = [("b01", "member", GOOD), ("b02", "public", ["poor", "", "average"])]
+    response, _page = _key(admin, survey, rows)
+    assert response.status_code == 302
+    draft = _draft()
+    verify = f"/manage/surveys/{survey.id}/ballots/{draft.id}/verify"
+    blind = admin.get(verify).get_data(as_text=True)
+    assert "Key in the same 2 paper forms" in blind
+    assert not re.search(r'<option selected value="[^"]+"', blind)  # first keying not shown
+    assert _paper() == 0
+    response = admin.post(verify, data=_grid(rows, token(admin)))
+    assert response.status_code == 302
+    assert _paper() == 2
+    assert _draft() is None
+    answers = db.session.scalar(select(func.count()).select_from(Answer))
+    assert answers == 5  # one item left blank on the second ballot
+    counts = admin.get(f"/manage/surveys/{survey.id}/turnout.json").get_json()["counts"]
+    assert counts["total"]["paper_ballots"] == 2
+    detail = db.session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.action == "ballots.commit")
+    )
+    assert "ballots=2" in detail
+
+
+def test_disagreements_are_settled_cell_by_cell(admin, survey):
+    first = [("b01", "member", GOOD), ("b01", "member", ["average", "poor", "good"])]
+    second = [
+        ("b01", "member", GOOD),
+        ("b02", "member", ["average", "poor", "fairly_good"]),
+        ("b01", "public", ["poor", "", ""]),  # a ballot the first keyer skipped
+    ]
+    _key(admin, survey, first)
+    draft = _draft()
+    base = f"/manage/surveys/{survey.id}/ballots/{draft.id}"
+    response = admin.post(f"{base}/verify", data=_grid(second, token(admin)))
+    assert response.headers["Location"].endswith(f"{base}/resolve")
+    page = html.unescape(admin.get(f"{base}/resolve").get_data(as_text=True))
+    # Two cells of ballot 2, and the filled cells of the ballot only the second keyer typed.
+    assert page.count('class="disagreement"') == 2 + 3
+    assert _paper() == 0
+    assert "3. 第3題" in page
+
+    # Nothing chosen for some cells: refused next to each, choices kept, nothing stored.
+    before = snapshot()
+    partial = {"csrf_token": token(admin), "d-2-branch": "b02"}
+    response = admin.post(f"{base}/resolve", data=partial)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(page, "d-2-q3") == "Please choose a value."
+    assert field_error(page, "d-2-branch") is None
+    assert _selected(page, "d-2-branch") == "b02"
+    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), "d-2-branch": "b99"})
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "d-2-branch") == "Please choose a value."
+    assert snapshot() == before
+
+    # The paper says: branch b02, item 3 一般; the third ballot does not exist (all blank).
+    choices = {"d-2-branch": "b02", "d-2-q3": "average"}
+    choices |= {f"d-3-{c}": "-" for c in ("branch", "category", "q1")}
+    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), **choices})
+    assert response.status_code == 302
+    assert _paper() == 2
+    assert _draft() is None
+    codes = db.session.scalars(
+        select(Branch.code).join(Response, Response.branch_id == Branch.id).order_by(Branch.code)
+    ).all()
+    assert codes == ["b01", "b02"]
+    # Committing the same draft again finds nothing.
+    assert admin.post(f"{base}/resolve", data={"csrf_token": token(admin)}).status_code == 404
+
+
+def test_resolution_that_leaves_a_ballot_invalid_is_refused(admin, survey):
+    _key(admin, survey, [("b01", "member", GOOD)])
+    draft = _draft()
+    base = f"/manage/surveys/{survey.id}/ballots/{draft.id}"
+    admin.post(f"{base}/verify", data=_grid([("b02", "member", GOOD)], token(admin)))
+    before = snapshot()
+    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), "d-1-branch": "-"})
+    assert response.status_code == 422
+    assert "Ballot 1: the branch code is missing" in response.get_data(as_text=True)
+    assert snapshot() == before
+
+
+def test_upload_shows_problems_with_line_numbers(admin, survey):
+    text = "branch,category,q1,q2,q3\nb01,黨員,好,比較好,一般\nb09,黨員,好,,\nb01,羣眾,極好,,\n"
+    before = snapshot()
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/upload",
+        data={"csrf_token": token(admin), "file": (io.BytesIO(text.encode()), "ballots.csv")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert 'line 3, branch: unknown branch "b09"' in page
+    assert 'line 4, q1: unknown option "極好"' in page
+    assert snapshot() == before
+
+
+def test_uploaded_ballots_are_stored_after_the_preview(admin, survey):
+    workbook = xlsx_bytes(
+        [
+            ["branch", "category", "q1", "q2", "q3", "comment"],
+            ["b01", "黨員", "好", "比較好", "一般", None],
+            ["b01", "member", "good", None, "poor", "要多聽羣眾意見"],
+            ["b02", "羣眾", "差", "差", "差", "服務要再改進"],
+        ]
+    )
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/upload",
+        data={"csrf_token": token(admin), "file": (io.BytesIO(workbook), "紙本.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    preview = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "3 ballots, entered by office." in preview
+    assert re.search(r"<td>b01</td><td class=\"num\">2</td>", preview)
+    assert _paper() == 0
+    draft = _draft()
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/{draft.id}/commit",
+        data={"csrf_token": token(admin)},
+    )
+    assert response.status_code == 302
+    assert _paper() == 3
+    assert db.session.scalar(select(func.count(Comment.id))) == 2
+    assert _draft() is None
+
+
+def test_a_draft_can_be_discarded(admin, survey):
+    _key(admin, survey, [("b01", "member", GOOD)])
+    draft = _draft()
+    listing = admin.get(f"/manage/surveys/{survey.id}/ballots").get_data(as_text=True)
+    assert "Second keying" in listing
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/{draft.id}/discard",
+        data={"csrf_token": token(admin)},
+    )
+    assert response.status_code == 302
+    assert _draft() is None and _paper() == 0
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "ballots.discard"))
