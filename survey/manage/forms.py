@@ -33,9 +33,8 @@ from wtforms.validators import (
 
 from survey.auth.passwords import MIN_LENGTH
 from survey.models import Access, ResultsVisibility, Role, SurveyKind
-from survey.respond.forms import RESERVED_NAMES
 from survey.services.branches import CODE_PATTERN
-from survey.services.definitions import KEY_PATTERN, MIN_THRESHOLD, SLUG_PATTERN
+from survey.services.definitions import KEY_PATTERN, MIN_THRESHOLD, RESERVED_ITEM_KEYS, SLUG_PATTERN
 
 #: Rows offered by the custom scale and category editors (blank rows are ignored).
 SCALE_ROWS = 7
@@ -190,10 +189,6 @@ class SettingsForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Save settings"))
-
-
-#: Keys an item cannot have: the questionnaire's own field names and the ballots-file columns.
-RESERVED_ITEM_KEYS = RESERVED_NAMES | {"branch"}
 
 
 class ItemForm(FlaskForm):

@@ -1,7 +1,8 @@
 """Forms of the respondent path: the code entry and the questionnaire built from a survey's items.
 
 Item keys become the ``name`` of each radio group, so an item may not be keyed ``code``,
-``comment``, ``category`` or ``csrf_token`` (see :data:`RESERVED_NAMES`); the Python attribute
+``comment``, ``category`` or ``csrf_token`` (the definitions service refuses them, see
+:data:`survey.services.definitions.RESERVED_ITEM_KEYS`); the Python attribute
 of every item field is ``item_<n>``, so no item key can shadow a method of the form.
 """
 
@@ -13,9 +14,6 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from survey.models import Survey
-
-#: Form field names used besides the item keys; an item keyed like one of these cannot be answered.
-RESERVED_NAMES = frozenset({"code", "comment", "category", "csrf_token"})
 
 
 class StartForm(FlaskForm):

@@ -37,6 +37,8 @@ from survey.services.imports import Problem, Rejected
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
 #: Keys of options, categories and items: column names of ballots files and exports.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+#: Item keys that would clash with the questionnaire's own fields or a ballots file's columns.
+RESERVED_ITEM_KEYS = frozenset({"code", "comment", "category", "csrf_token", "branch"})
 #: Fewer respondents than this can never be shown without risking who answered what.
 MIN_THRESHOLD = 3
 
@@ -420,6 +422,13 @@ def _read_items(reader: _Reader, _list_node, nodes: list[yaml.Node]) -> list[Ite
     for path, node, entries in _entries(reader, nodes, "items", ("key", "text"), ("key", "text")):
         key = reader.text(entries, "key", path, limit=40, pattern=KEY_PATTERN)
         text = reader.text(entries, "text", path, limit=500)
+        if key is not None and key.casefold() in RESERVED_ITEM_KEYS:
+            reader.problem(
+                entries["key"][0],
+                f"{path}.key",
+                _('"%(key)s" is reserved; choose another key', key=key),
+            )
+            key = None
         _unique(reader, keys, key, node, f"{path}.key", path)
         if key is not None and text is not None:
             items.append(ItemDef(key, text))

@@ -156,6 +156,11 @@ def test_loading_again_updates_the_survey_and_campaign(runner, tmp_path):
         ),
         ("{key: q2, text", "{key: q1, text", 'survey.yaml:19: items[2].key: "q1" is already used'),
         ("{key: q2, text", "{key: 2, text", "survey.yaml:19: items[2].key: must be text"),
+        (
+            "{key: q2, text",
+            "{key: comment, text",
+            'survey.yaml:19: items[2].key: "comment" is reserved',
+        ),
         ("title: 分析評議階段測評表\n", "", "survey.yaml:2: title: this required key is missing"),
         (
             "label: 羣眾, weight: 0.6",
