@@ -40,7 +40,21 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_characters():
+    """Refuse form fields and query values holding NUL: no text column (PostgreSQL's least of
+    all) can store one, and no person types one."""
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        from flask_babel import gettext as _
+
+        from survey.errors import render_error
+
+        return render_error(400, _("The form contains a character that cannot be stored (NUL)."))
+    return None
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook and the nonce helper for templates."""
+    """Register the header hook, the input check and the nonce helper for templates."""
+    app.before_request(_refuse_nul_characters)
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from survey.auth.passwords import MIN_LENGTH, verify_password
+from survey.forms import SiteForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SiteForm):
     """Username and password; ``next`` carries the page to return to."""
 
     username = StringField(
@@ -27,13 +27,13 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(SiteForm):
     """Only the CSRF token: signing out is a POST so another site cannot trigger it."""
 
     submit = SubmitField(_l("Sign out"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(SiteForm):
     """Current password, and the new one twice."""
 
     current_password = PasswordField(
@@ -79,7 +79,7 @@ class PasswordForm(FlaskForm):
             raise ValidationError(_l("The new password must differ from the current one."))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(SiteForm):
     """A name for a new API token, so its owner can tell tokens apart when revoking."""
 
     name = StringField(
@@ -90,7 +90,7 @@ class TokenForm(FlaskForm):
     submit = SubmitField(_l("Create token"))
 
 
-class RevokeTokenForm(FlaskForm):
+class RevokeTokenForm(SiteForm):
     """Only the CSRF token: the token to revoke is in the address."""
 
     submit = SubmitField(_l("Revoke"))

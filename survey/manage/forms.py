@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -32,6 +31,7 @@ from wtforms.validators import (
 )
 
 from survey.auth.passwords import MIN_LENGTH
+from survey.forms import SiteForm
 from survey.models import Access, ResultsVisibility, Role, SurveyKind
 from survey.services.branches import CODE_PATTERN
 from survey.services.definitions import KEY_PATTERN, MIN_THRESHOLD, RESERVED_ITEM_KEYS, SLUG_PATTERN
@@ -84,13 +84,13 @@ def _key_validators(required: bool = True) -> list:
     ]
 
 
-class ActionForm(FlaskForm):
+class ActionForm(SiteForm):
     """Only the CSRF token: for buttons whose target is in the address."""
 
     submit = SubmitField(_l("Go"))
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(SiteForm):
     """A campaign: a short name (fixed once created) and a title."""
 
     slug = _slug_field(_l("Short name"))
@@ -101,7 +101,7 @@ class CampaignForm(FlaskForm):
     submit = SubmitField(_l("Save campaign"))
 
 
-class NewSurveyForm(FlaskForm):
+class NewSurveyForm(SiteForm):
     """A new survey: where it belongs, what it is called, and what it starts from."""
 
     campaign = SelectField(_l("Campaign"), coerce=_as_int, validate_choice=False)
@@ -133,7 +133,7 @@ class NewSurveyForm(FlaskForm):
             raise ValidationError(_l("Please choose a campaign (create one first)."))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(SiteForm):
     """A survey's title and settings; its questionnaire has pages of its own."""
 
     title = StringField(
@@ -191,7 +191,7 @@ class SettingsForm(FlaskForm):
     submit = SubmitField(_l("Save settings"))
 
 
-class ItemForm(FlaskForm):
+class ItemForm(SiteForm):
     """One item of the questionnaire."""
 
     key = StringField(_l("Key"), validators=_key_validators(), description=_KEY_HELP)
@@ -226,7 +226,7 @@ class OptionRow(Form):
         return not (self.key.data or self.label.data or self.weight.data)
 
 
-class ScaleForm(FlaskForm):
+class ScaleForm(SiteForm):
     """A preset scale, or one of the survey's own (best option first)."""
 
     preset = RadioField(_l("Scale"), validators=[InputRequired(_l("Choose a scale."))])
@@ -268,7 +268,7 @@ class CategoryRow(Form):
         return not (self.key.data or self.label.data or self.weight.data)
 
 
-class CategoriesForm(FlaskForm):
+class CategoriesForm(SiteForm):
     """The respondent categories and their optional weights in the composite."""
 
     categories = FieldList(
@@ -300,7 +300,7 @@ class CategoriesForm(FlaskForm):
             raise ValidationError(_("A survey needs at least one respondent category."))
 
 
-class BranchForm(FlaskForm):
+class BranchForm(SiteForm):
     """A branch: code, name and the branch it belongs to."""
 
     code = StringField(
@@ -326,7 +326,7 @@ class BranchForm(FlaskForm):
     submit = SubmitField(_l("Save branch"))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(SiteForm):
     """A CSV or .xlsx file to check before anything is imported."""
 
     file = FileField(
@@ -339,14 +339,14 @@ class UploadForm(FlaskForm):
     submit = SubmitField(_l("Check the file"))
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(SiteForm):
     """The checked rows, signed by the server, so the confirmed import is the previewed one."""
 
     payload = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Import these branches"))
 
 
-class MintForm(FlaskForm):
+class MintForm(SiteForm):
     """How many codes to mint, for which branch (or all) and category."""
 
     branch = SelectField(_l("Branch"), coerce=_as_int)
@@ -377,13 +377,13 @@ class MintForm(FlaskForm):
             raise ValidationError(_l("Please choose a respondent category."))
 
 
-class CodesForm(FlaskForm):
+class CodesForm(SiteForm):
     """Minted codes sent back for a CSV or another print; checked against the stored hashes."""
 
     codes = HiddenField(validators=[DataRequired()])
 
 
-class StateForm(FlaskForm):
+class StateForm(SiteForm):
     """A lifecycle action; ``confirmed`` is set by the confirmation page."""
 
     action = HiddenField(validators=[DataRequired()])
@@ -427,7 +427,7 @@ ROLE_CHOICES = [
 ]
 
 
-class RoleForm(FlaskForm):
+class RoleForm(SiteForm):
     """An account's role and, for a branch viewer, its branch."""
 
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
@@ -461,7 +461,7 @@ class NewUserForm(RoleForm):
     submit = SubmitField(_l("Create account"))
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(SiteForm):
     """A new password chosen by an administrator for someone else's account."""
 
     password, confirm = _password_fields()

@@ -13,9 +13,9 @@ from typing import Any
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectField, SubmitField
 
+from survey.forms import SiteForm
 from survey.models import Branch, Survey, SurveyState
 from survey.services.ballot_drafts import Difference
 from survey.services.imports import Problem
@@ -145,7 +145,7 @@ def make_grid_form(survey: Survey, branches: Sequence[Branch], rows: int):
     for index, item in enumerate(survey.items):
         setattr(BallotRow, f"item{index}", SelectField(item.text, choices=options, default=""))
 
-    class GridForm(FlaskForm):
+    class GridForm(SiteForm):
         """The keying grid: ballot rows and the buttons to save or add rows."""
 
         ballots = FieldList(FormField(BallotRow), min_entries=rows)

@@ -9,14 +9,14 @@ of every item field is ``item_<n>``, so no item key can shadow a method of the f
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
+from survey.forms import SiteForm
 from survey.models import Survey
 
 
-class StartForm(FlaskForm):
+class StartForm(SiteForm):
     """The start page: the code from the slip (typed, or filled in from the link's fragment)."""
 
     code = StringField(
@@ -40,7 +40,7 @@ def _normalise_newlines(value: str | None) -> str | None:
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(SiteForm):
     """Base of the questionnaire forms that :func:`make_response_form` builds per survey."""
 
     #: Attribute names of the item fields, in questionnaire order.

@@ -72,29 +72,29 @@ def authenticate(username: str, password: str) -> User | None:
     matches = verify_password(stored, password)
     if user is None or not matches or not user.is_active:
         attempted = f"username={username.strip()[:_AUDIT_NAME_LENGTH]}"
-        _record("login_failed", attempted)
+        _record("auth.login_failed", attempted)
         if throttle.record_failure(key, throttle.LOGIN):
-            _record("login_blocked", attempted)
+            _record("auth.login_blocked", attempted)
             raise LoginBlocked(throttle.blocked_for(key) or throttle.LOGIN.block)
         return None
     throttle.reset(key)
     with db.transaction():
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        audit.record("login", "", user=user)
+        audit.record("auth.login", "", user=user)
     return user
 
 
 def record_logout(user: User) -> None:
     """Leave an audit entry for a sign-out."""
-    _record("logout", "", user=user)
+    _record("auth.logout", "", user=user)
 
 
 def change_password(user: User, new_password: str) -> None:
     """Set a new password; every session signed in with the old one stops working."""
     with db.transaction():
         user.password_hash = hash_password(new_password)
-        audit.record("password_changed", "", user=user)
+        audit.record("auth.password_change", "", user=user)
 
 
 def list_tokens(user: User) -> list[ApiToken]:
@@ -119,7 +119,7 @@ def create_token(user: User, name: str, from_cli: bool = False) -> NewToken:
         session.add(token)
         session.flush()
         audit.record(
-            "token_created",
+            "token.create",
             f"token={token.id} name={token.name} owner={user.username}",
             user=None if from_cli else user,
         )
@@ -136,7 +136,7 @@ def revoke_token(user: User, token_id: int) -> ApiToken | None:
             return None
         if token.revoked_on is None:
             token.revoked_on = date.today()
-            audit.record("token_revoked", f"token={token.id} name={token.name}", user=user)
+            audit.record("token.revoke", f"token={token.id} name={token.name}", user=user)
     return token
 
 

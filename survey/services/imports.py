@@ -207,8 +207,24 @@ def decode_text(data: bytes, source: str, vocabulary: Iterable[str] = ()) -> str
 
     GB18030 and Big5 both decode almost any byte string, so when both succeed the decoding that
     contains more of the expected words (labels, branch names, header) wins, then the one with
-    more common and fewer rare characters. Undecodable bytes are reported with their line.
+    more common and fewer rare characters. Undecodable bytes are reported with their line, and
+    so are NUL characters, which no text column can store.
     """
+    text = _decode(data, source, vocabulary)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise Rejected(
+            [
+                Problem(
+                    source, line, None, _("the file contains a NUL character; is it a text file?")
+                )
+            ]
+        )
+    return text
+
+
+def _decode(data: bytes, source: str, vocabulary: Iterable[str]) -> str:
+    """The decoding of :func:`decode_text`, before its checks."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")

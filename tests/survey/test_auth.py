@@ -67,7 +67,7 @@ def test_sign_in_starts_a_session_and_follows_a_same_site_next(english, make_use
     with english.session_transaction() as session:
         assert session.permanent is True
         assert session["user_id"] == db.session.scalar(select(User.id))
-    assert [a for _, a, _ in audit_actions()] == ["login"]
+    assert [a for _, a, _ in audit_actions()] == ["auth.login"]
 
 
 @pytest.mark.parametrize(
@@ -105,8 +105,8 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(english, make_user)
     assert "whatever it is" not in unknown.get_data(as_text=True)
     assert signed_in_as(english) is None
     assert [(a, d) for _, a, d in audit_actions()] == [
-        ("login_failed", "username=nobody"),
-        ("login_failed", "username=office"),
+        ("auth.login_failed", "username=nobody"),
+        ("auth.login_failed", "username=office"),
     ]
 
 
@@ -174,7 +174,7 @@ def test_five_failures_block_even_the_right_password(english, make_user):
     assert signed_in_as(english) is None
     # The username's case does not give a fresh counter.
     assert sign_in(english, "OFFICE").status_code == 429
-    assert "login_blocked" in [a for _, a, _ in audit_actions()]
+    assert "auth.login_blocked" in [a for _, a, _ in audit_actions()]
 
 
 def test_the_block_holds_in_another_worker(english, make_user, app, database_url):
@@ -253,7 +253,7 @@ def test_sign_out_needs_post_with_csrf(english, make_user):
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
     assert signed_in_as(english) is None
-    assert [a for _, a, _ in audit_actions()] == ["login", "logout"]
+    assert [a for _, a, _ in audit_actions()] == ["auth.login", "auth.logout"]
 
 
 # --------------------------------------------------------------------------- password change
@@ -284,7 +284,7 @@ def test_password_change_signs_out_other_sessions(app, make_user):
     assert signed_in_as(elsewhere) is None
     assert sign_in(elsewhere, "office", TEST_PASSWORD).status_code == 401
     assert sign_in(elsewhere, "office", NEW_PASSWORD).status_code == 302
-    assert "password_changed" in [a for _, a, _ in audit_actions()]
+    assert "auth.password_change" in [a for _, a, _ in audit_actions()]
 
 
 @pytest.mark.parametrize(
@@ -381,9 +381,9 @@ def test_token_can_be_revoked_by_its_owner_only(app, english, make_user, runner)
     assert _api_user(app, theirs).username == "other"
     assert "revoked on" in english.get("/account").get_data(as_text=True)
     actions = [(u, a) for u, a, _ in audit_actions()]
-    assert (None, "token_created") in actions
-    assert ("office", "token_created") in actions
-    assert ("office", "token_revoked") in actions
+    assert (None, "token.create") in actions
+    assert ("office", "token.create") in actions
+    assert ("office", "token.revoke") in actions
 
 
 def test_cli_token_is_printed_once_and_stored_hashed(app, runner, make_user):
@@ -417,7 +417,7 @@ def test_audit_page_is_for_admins_newest_first_and_paginated(english, make_user)
     english.delete_cookie("session")
     sign_in(english, "office")
     page = english.get("/audit").get_data(as_text=True)
-    assert page.index("login_failed") > page.index(">login<")
+    assert page.index("auth.login_failed") > page.index(">auth.login<")
     assert "username=ghost" in page
     from survey.services import audit
 

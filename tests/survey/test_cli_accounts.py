@@ -34,7 +34,7 @@ def test_create_user_prompts_twice_and_stores_an_argon2id_hash(runner):
     assert user.password_hash.startswith("$argon2id$")
     assert verify_password(user.password_hash, PASSWORD)
     entry = db.session.scalar(select(AuditEntry))
-    assert entry.action == "user_created" and "user=admin" in entry.detail
+    assert entry.action == "user.create" and "user=admin" in entry.detail
 
 
 def test_create_user_asks_again_when_the_repetition_differs(runner):
