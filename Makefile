@@ -6,6 +6,9 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+# Slips and printed links point at the address `make run` serves, unless configured otherwise.
+CEPING_BASE_URL ?= http://$(HOST):$(PORT)
+export CEPING_BASE_URL
 
 .PHONY: run test install install-dev translations lint bench clean extract-messages
 
