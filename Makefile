@@ -6,9 +6,6 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
-# Slips and printed links point at the address `make run` serves, unless configured otherwise.
-CEPING_BASE_URL ?= http://$(HOST):$(PORT)
-export CEPING_BASE_URL
 
 .PHONY: run test install install-dev translations lint bench clean extract-messages
 
@@ -33,6 +30,8 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d survey/translations -D messages >/dev/null
 
 ## Install, create the SQLite database with the demo campaign, and serve on http://$(HOST):$(PORT)
+# Slips and printed links point at the address served here, unless configured otherwise.
+run: export CEPING_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(FLASK) init-db
 	$(FLASK) load-demo
