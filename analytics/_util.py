@@ -6,6 +6,7 @@ Results leave this package as plain Python ``int``/``float``/``None`` so that th
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -25,8 +26,10 @@ def to_int(value: object) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
+@functools.lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
-    """Two-sided standard normal quantile for a confidence level, e.g. 1.96 for 0.95."""
+    """Two-sided standard normal quantile for a confidence level, e.g. 1.96 for 0.95 (cached:
+    a report asks for it once per branch, and ``norm.ppf`` costs far more than the lookup)."""
     check_confidence(confidence)
     return float(stats.norm.ppf(0.5 + confidence / 2))
 

@@ -12,11 +12,12 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analytics._util import check_confidence, to_float, z_value
 
@@ -84,8 +85,42 @@ def fisher_p(a: int, b: int, c: int, d: int, alternative: str = "two-sided") -> 
     """Fisher's exact test p of [[a, b], [c, d]] (Fisher 1935); None when a margin is zero."""
     if min(a + b, c + d, a + c, b + d) == 0:
         return None
+    if alternative == "two-sided":
+        return _fisher_two_sided(a, b, c, d)
     result = stats.fisher_exact([[a, b], [c, d]], alternative=alternative)
     return to_float(min(1.0, float(result.pvalue)))
+
+
+#: R's fisher.test counts tables as "as extreme" when their probability is within this factor.
+_FISHER_RELATIVE_ERROR = 1 + 1e-7
+
+
+@functools.lru_cache(maxsize=65536)
+def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher p as R's fisher.test computes it: the total probability of the tables
+    with the same margins that are no more likely than the observed one.
+
+    The hypergeometric probabilities of the whole support are computed at once in log space;
+    this is about 100 times faster than ``scipy.stats.fisher_exact`` per table, which matters
+    when a report tests every small branch against the rest. Tables repeat across items and
+    surveys, hence the cache.
+    """
+    row, col, total = a + b, a + c, a + b + c + d
+    support = np.arange(max(0, row + col - total), min(row, col) + 1)
+    log_pmf = (
+        special.gammaln(row + 1)
+        + special.gammaln(total - row + 1)
+        + special.gammaln(col + 1)
+        + special.gammaln(total - col + 1)
+        - special.gammaln(total + 1)
+        - special.gammaln(support + 1)
+        - special.gammaln(row - support + 1)
+        - special.gammaln(col - support + 1)
+        - special.gammaln(total - row - col + support + 1)
+    )
+    observed = log_pmf[a - support[0]]
+    extreme = log_pmf[log_pmf <= observed + math.log(_FISHER_RELATIVE_ERROR)]
+    return min(1.0, float(np.exp(special.logsumexp(extreme))))
 
 
 def two_by_two_p(a: int, b: int, c: int, d: int) -> tuple[float | None, str | None]:

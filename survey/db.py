@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, before_render_template, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 #: Seconds a writer waits for the SQLite lock before giving up (the brief asks for at least 5).
 SQLITE_BUSY_TIMEOUT = 15
+#: Execution option of the read-only connections handed out by ``Database.reading``.
+READ_ONLY_OPTION = "ceping_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -40,8 +42,15 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(connection) -> None:
-    """Start every transaction as a writer, so it queues on the busy timeout instead of failing."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Start every transaction as a writer, so it queues on the busy timeout instead of failing.
+
+    Connections from :meth:`Database.reading` begin a deferred transaction instead: a long
+    read (an export) then holds a WAL snapshot and never the write lock.
+    """
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -98,6 +107,21 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A separate connection for a long read-only query, such as streaming an export.
+
+        On SQLite its transaction is deferred, so it never blocks respondents' writes however
+        long the reader takes (an ordinary transaction begins IMMEDIATE and holds the write
+        lock until it ends). It sees the database as of its first read.
+        """
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY_OPTION: True})
+            try:
+                yield connection
+            finally:
+                connection.rollback()
 
     @property
     def is_sqlite(self) -> bool:

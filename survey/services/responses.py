@@ -6,11 +6,22 @@ Every path that stores a response (web with a code, open link, paper ballots) go
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    Numeric,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -210,26 +221,78 @@ def delete_responses(survey: Survey, only_test: bool = False) -> int:
 
 
 def rebuild_tallies(survey: Survey) -> None:
-    """Recount a survey's tallies from its answer rows (after deletions, or to verify them)."""
+    """Recount a survey's tallies from its answer rows (after deletions, or to verify them).
+
+    Set-based: three ``INSERT … SELECT … GROUP BY`` statements, so a million responses are
+    recounted inside the database instead of being loaded one by one. A per-response subquery
+    gives each response's number of answers (complete = every item answered) and its total score.
+    """
     session = db.session
     for model in (AnswerTally, TotalTally, RespondentTally):
         session.execute(delete(model).where(model.survey_id == survey.id))
-    for response, answers in _responses_with_answers(survey.id):
-        _add_to_tallies(survey, response.branch_id, response.category_id, response.source, answers)
-
-
-def _responses_with_answers(survey_id: int) -> Iterable[tuple[Response, dict[int, int]]]:
-    session = db.session
-    responses = session.scalars(select(Response).where(Response.survey_id == survey_id)).all()
-    answers: dict = {r.id: {} for r in responses}
-    rows = session.execute(
-        select(Answer.response_id, Answer.item_id, Answer.option_id)
+    item_count = len(survey.items)
+    total = func.sum(ScaleOption.weight)
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL has round(numeric, int) only; the tallies keep Python's round(total, 6).
+        total = cast(func.round(cast(total, Numeric), 6), Float)
+    else:
+        total = func.round(total, 6)
+    per_response = (
+        select(
+            Answer.response_id.label("response_id"),
+            (func.count() == item_count).label("is_complete"),
+            total.label("total"),
+        )
         .join(Response, Response.id == Answer.response_id)
-        .where(Response.survey_id == survey_id)
+        .join(ScaleOption, ScaleOption.id == Answer.option_id)
+        .where(Response.survey_id == survey.id)
+        .group_by(Answer.response_id)
+        .subquery()
     )
-    for response_id, item_id, option_id in rows:
-        answers[response_id][item_id] = option_id
-    return ((r, answers[r.id]) for r in responses)
+    survey_id = literal(survey.id, Integer)
+    answers = (
+        select(
+            survey_id,
+            Response.branch_id,
+            Response.category_id,
+            Answer.item_id,
+            Answer.option_id,
+            per_response.c.is_complete,
+            func.count(),
+        )
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .join(per_response, per_response.c.response_id == Answer.response_id)
+        .where(Response.survey_id == survey.id)
+        .group_by(
+            Response.branch_id,
+            Response.category_id,
+            Answer.item_id,
+            Answer.option_id,
+            per_response.c.is_complete,
+        )
+    )
+    totals = (
+        select(
+            survey_id, Response.branch_id, Response.category_id, per_response.c.total, func.count()
+        )
+        .select_from(per_response)
+        .join(Response, Response.id == per_response.c.response_id)
+        .where(per_response.c.is_complete)
+        .group_by(Response.branch_id, Response.category_id, per_response.c.total)
+    )
+    respondents = (
+        select(survey_id, Response.branch_id, Response.category_id, Response.source, func.count())
+        .where(Response.survey_id == survey.id)
+        .group_by(Response.branch_id, Response.category_id, Response.source)
+    )
+    group = ("survey_id", "branch_id", "category_id")
+    for model, query, columns in (
+        (AnswerTally, answers, (*group, "item_id", "option_id", "is_complete", "count")),
+        (TotalTally, totals, (*group, "total", "count")),
+        (RespondentTally, respondents, (*group, "source", "count")),
+    ):
+        session.execute(insert(model).from_select(list(columns), query))
 
 
 def resolve_answers(
