@@ -31,11 +31,5 @@ def init_app(app: Flask) -> None:
     """Register every command on the app's CLI."""
     app.cli.add_command(init_db_command)
     for name in AREAS:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name != name:
-                raise
-            continue
-        for command in module.COMMANDS:
+        for command in import_module(name).COMMANDS:
             app.cli.add_command(command)
