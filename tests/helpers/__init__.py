@@ -1,0 +1,1 @@
+"""Helpers shared by test modules: a live gunicorn server, respondents driving it."""
