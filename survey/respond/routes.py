@@ -120,12 +120,21 @@ def _too_many_attempts():
     return response
 
 
+class _LimitReached(Exception):
+    """This client's unknown code was the one that reached the code-guessing limit."""
+
+
 def _check_code_counting_failures(entered: str) -> CodeScope:
-    """Look the code up; an unknown or malformed one counts towards this client's back-off."""
+    """Look the code up; an unknown or malformed one counts towards this client's back-off.
+
+    The guess that reaches the limit is itself refused with 429, so concurrent guesses that all
+    passed the block check before any was counted still cannot learn more than the limit allows.
+    """
     try:
         return check_code(entered)
     except UnknownCode:
-        throttle.record_failure(_client_key(), throttle.code_entry_policy())
+        if throttle.record_failure(_client_key(), throttle.code_entry_policy()):
+            raise _LimitReached() from None
         raise
 
 
@@ -194,6 +203,8 @@ def enter_code():
         return blocked
     try:
         scope = _check_code_counting_failures(form.code.data)
+    except _LimitReached:
+        return _too_many_attempts()
     except UnknownCode:
         form.code.errors = [_unknown_code_message()]
         return render_template("respond/start.html", form=form), 404
@@ -214,6 +225,8 @@ def submit_response():
         return blocked
     try:
         scope = _check_code_counting_failures(entered)
+    except _LimitReached:
+        return _too_many_attempts()
     except Refusal as refusal:
         return _refusal_page(refusal)
     survey = scope.survey

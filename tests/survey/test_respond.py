@@ -542,7 +542,8 @@ def test_code_guessing_is_blocked_across_requests_and_the_row_holds_no_address(
     for guess in range(limit):
         wrong = "23456-789AB-" + f"{guess:05d}".replace("0", "C").replace("1", "D")
         response = english.post("/start", data={"csrf_token": token, "code": wrong})
-        assert response.status_code == 404, guess
+        # The guess that reaches the limit is already refused.
+        assert response.status_code == (404 if guess < limit - 1 else 429), guess
 
     blocked = english.post("/start", data={"csrf_token": token, "code": "22222-22222-22222"})
     assert blocked.status_code == 429
