@@ -15,13 +15,13 @@ from collections import deque
 from datetime import date, datetime
 
 import pytest
-from tests.conftest import csrf_token
 from sqlalchemy import Date, DateTime, Uuid, select, text
 from sqlalchemy.exc import OperationalError
 
 from survey.db import db
 from survey.models import Base, Response, Throttle
 from survey.services.codes import normalise
+from tests.conftest import csrf_token
 
 #: What a respondent's answers are stored in.
 ANSWER_TABLES = ("response", "answer", "comment")

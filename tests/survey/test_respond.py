@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from tests.conftest import csrf_token
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
@@ -27,6 +26,7 @@ from survey.models import (
     Throttle,
 )
 from survey.services import throttle
+from tests.conftest import csrf_token
 
 # ----------------------------------------------------------------------------- helpers
 

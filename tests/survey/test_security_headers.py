@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import csrf_token
 
 from survey.models import Access
+from tests.conftest import csrf_token
 
 
 @pytest.fixture
