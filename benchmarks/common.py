@@ -279,3 +279,14 @@ def median_seconds(action: Callable[[], object], repeat: int = 3) -> float:
         action()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def run_coroutine(coroutine):
+    """Run a coroutine to completion in a thread of its own, so that it works even where an
+    event loop already runs in this thread (Playwright's, in a test worker that ran browser
+    tests), which ``asyncio.run`` refuses."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

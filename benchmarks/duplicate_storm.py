@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.common import run_coroutine
 from benchmarks.server import GunicornServer, default_workers
 from benchmarks.submission_load import (
     Outcome,
@@ -103,7 +104,7 @@ async def storm(base_url: str, codes: Sequence[str], clients_per_code: int) -> S
 
 def run_storm(base_url: str, codes: Sequence[str], clients_per_code: int) -> StormResult:
     """The storm from synchronous code (tests, the benchmark)."""
-    return asyncio.run(storm(base_url, codes, clients_per_code))
+    return run_coroutine(storm(base_url, codes, clients_per_code))
 
 
 def measure(

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from benchmarks.common import run_coroutine
 from benchmarks.submission_load import (
     Outcome,
     new_client,
@@ -95,6 +96,7 @@ async def _storm_until_killed(
     tasks += [asyncio.create_task(respondent()) for _ in range(CONCURRENCY)]
     await asyncio.gather(*tasks, return_exceptions=True)
     return outcomes
+
 
 
 def _stored_answer_cells() -> Counter:
@@ -171,7 +173,7 @@ def test_kill_minus_nine_mid_storm_loses_no_acknowledged_answer(
     server = LiveServer(database_url, TEST_SECRET_KEY, workers=2)
     try:
         server.start()
-        outcomes = asyncio.run(_storm_until_killed(server, codes, rng))
+        outcomes = run_coroutine(_storm_until_killed(server, codes, rng))
         assert server.process.poll() is not None, "the server should have been killed"
         crashed_in_flight = [o for o in outcomes if not o.acknowledged and o.result != "used"]
         assert crashed_in_flight, "the kill should have interrupted submissions in flight"
@@ -184,7 +186,7 @@ def test_kill_minus_nine_mid_storm_loses_no_acknowledged_answer(
         tried = {o.code for o in outcomes}
         untouched = [c for c in codes if c not in tried][:6]
         retry = [o.code for o in crashed_in_flight] + untouched
-        later, _seconds = asyncio.run(run_respondents(server.url, retry, concurrency=8))
+        later, _seconds = run_coroutine(run_respondents(server.url, retry, concurrency=8))
     finally:
         server.close()
 
