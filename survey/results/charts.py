@@ -262,7 +262,8 @@ def rank_chart(report: dict[str, Any], item: str) -> Chart:
         notes.append(
             _(
                 "All items: the favourable rate averaged over the items, weighted by respondent "
-                "category, with its 95% interval."
+                "category, with its %(level)s interval.",
+                level="95%",
             )
         )
     elif item == COMPOSITE:
@@ -273,7 +274,12 @@ def rank_chart(report: dict[str, Any], item: str) -> Chart:
             )
         )
     else:
-        notes.append(_("Bars show the favourable rate; lines show its 95% Wilson interval."))
+        notes.append(
+            _(
+                "Bars show the favourable rate; lines show its %(level)s Wilson interval.",
+                level="95%",
+            )
+        )
     notes.append(
         _(
             "Branches with fewer than %(n)s respondents are drawn in a lighter colour and are "
@@ -350,13 +356,13 @@ def _funnel_position(rate: float, p: float, n: int) -> str:
     lo95, hi95 = funnel_limits(p, n, Z95)
     lo998, hi998 = funnel_limits(p, n, Z998)
     if rate > hi998:
-        return _("above the 99.8% limit")
+        return _("above the %(level)s limit", level="99.8%")
     if rate < lo998:
-        return _("below the 99.8% limit")
+        return _("below the %(level)s limit", level="99.8%")
     if rate > hi95:
-        return _("above the 95% limit")
+        return _("above the %(level)s limit", level="95%")
     if rate < lo95:
-        return _("below the 95% limit")
+        return _("below the %(level)s limit", level="95%")
     return _("within the limits")
 
 
@@ -379,7 +385,10 @@ def funnel_chart(report: dict[str, Any], item: str) -> Chart | None:
         return None
     ns = _funnel_ns(min(n for _l, n, _r in points) // 2, int(max(n for _l, n, _r in points) * 1.1))
     data: list[dict[str, Any]] = []
-    for z, name, dash in ((Z998, _("99.8% limits"), "dot"), (Z95, _("95% limits"), "dash")):
+    for z, name, dash in (
+        (Z998, _("%(level)s limits", level="99.8%"), "dot"),
+        (Z95, _("%(level)s limits", level="95%"), "dash"),
+    ):
         limits = [funnel_limits(p, n, z) for n in ns]
         for side, values in enumerate(zip(*limits, strict=True)):
             data.append(
@@ -706,7 +715,9 @@ def items_chart(
             showlegend=compare_to is not None,
         ),
     }
-    notes = [_("Bars show the favourable rate; lines show its 95% Wilson interval.")]
+    notes = [
+        _("Bars show the favourable rate; lines show its %(level)s Wilson interval.", level="95%")
+    ]
     return Chart(chart_id, title, figure, Table(title, columns, rows), notes)
 
 
@@ -778,7 +789,7 @@ def dumbbell_chart(
         {
             "type": "scatter",
             "mode": "markers",
-            "name": _("Change with its 95% interval"),
+            "name": _("Change with its %(level)s interval", level="95%"),
             "xaxis": "x2",
             "x": [pct(d["diff"]) for d in diffs],
             "y": names,
@@ -839,8 +850,9 @@ def dumbbell_chart(
     notes = [
         _(
             "Left: the favourable rate in each stage, joined by a line. Right: the change with "
-            "its 95% interval (Newcombe's method). When the interval does not cross 0 the change "
-            "is clear."
+            "its %(level)s interval (Newcombe's method). When the interval does not cross 0 the "
+            "change is clear.",
+            level="95%",
         )
     ]
     return Chart("fig-dumbbell", title, figure, table, notes)
