@@ -202,7 +202,6 @@ def mint_codes_command(
         for branch in branches:
             for category in categories:
                 batch, codes = mint_batch(survey, branch, category, count)
-                batch.is_test = survey.is_test_mode
                 rows += [[branch.code, category.key, c, slip_url(base_url, c)] for c in codes]
         audit.record(
             "codes.mint",

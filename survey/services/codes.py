@@ -55,8 +55,17 @@ def find_code(entered: str) -> AccessCode | None:
 def mint_batch(
     survey: Survey, branch: Branch, category: RespondentCategory, count: int
 ) -> tuple[CodeBatch, list[str]]:
-    """Create ``count`` codes for one branch and category; the plain codes are returned once."""
-    batch = CodeBatch(survey_id=survey.id, branch=branch, category=category, size=count)
+    """Create ``count`` codes for one branch and category; the plain codes are returned once.
+
+    A batch minted while the survey is in test mode is a test batch, voided when it goes live.
+    """
+    batch = CodeBatch(
+        survey_id=survey.id,
+        branch=branch,
+        category=category,
+        size=count,
+        is_test=survey.is_test_mode,
+    )
     db.session.add(batch)
     db.session.flush()
     codes = []

@@ -105,7 +105,6 @@ def mint(
     with db.transaction():
         for branch in branches:
             batch, codes = mint_batch(survey, branch, category, count)
-            batch.is_test = survey.is_test_mode
             minted.append(MintedBatch(batch, codes))
         for entry in minted:
             audit.record(
