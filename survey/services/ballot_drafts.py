@@ -24,10 +24,17 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from survey.db import db
-from survey.models import BallotDraft, Source, Survey, User
+from survey.models import BallotDraft, Survey, User
 from survey.services import audit
-from survey.services.imports import Ballot, Problem, Rejected, Row, Table, parse_ballots
-from survey.services.responses import record_response
+from survey.services.imports import (
+    Ballot,
+    Problem,
+    Rejected,
+    Row,
+    Table,
+    parse_ballots,
+    record_paper_ballots,
+)
 
 GRID = "grid"
 UPLOAD = "upload"
@@ -219,15 +226,7 @@ def commit(
         ).rowcount
         if gone != 1:
             raise Rejected([Problem(source, None, None, _("These ballots were already stored."))])
-        for ballot in ballots:
-            record_response(
-                survey,
-                ballot.branch_id,
-                ballot.category_id,
-                ballot.answers,
-                ballot.comment,
-                source=Source.PAPER,
-            )
+        record_paper_ballots(survey, ballots)
         audit.record(
             "ballots.commit",
             f"survey={survey.slug} draft={draft.id} origin={data['origin']} ballots={len(ballots)}",

@@ -516,13 +516,18 @@ def import_ballots(survey: Survey, table: Table) -> list[Ballot]:
         ballots, problems = parse_ballots(survey, table)
         if problems:
             raise Rejected(problems)
-        for ballot in ballots:
-            record_response(
-                survey,
-                ballot.branch_id,
-                ballot.category_id,
-                ballot.answers,
-                ballot.comment,
-                source=Source.PAPER,
-            )
+        record_paper_ballots(survey, ballots)
     return ballots
+
+
+def record_paper_ballots(survey: Survey, ballots: Iterable[Ballot]) -> None:
+    """Store checked ballots as paper responses, inside the caller's transaction."""
+    for ballot in ballots:
+        record_response(
+            survey,
+            ballot.branch_id,
+            ballot.category_id,
+            ballot.answers,
+            ballot.comment,
+            source=Source.PAPER,
+        )
