@@ -111,9 +111,8 @@ def test_no_path_from_codes_to_responses_outside_the_shared_dimensions():
 # ------------------------------------------------------------------------- (b) no rowid
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # rowid is SQLite's; PostgreSQL has none
 def test_sqlite_answer_tables_are_without_rowid(app, backend):
-    if backend != "sqlite":
-        pytest.skip("rowid is SQLite's")
     db.session.commit()
     with db.engine.connect() as connection:
         for name in ANSWER_TABLES:
