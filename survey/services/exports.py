@@ -167,6 +167,19 @@ def _ci(values: list[float] | None, index: int) -> float | None:
     return None if values is None else values[index]
 
 
+def _summary_cells(summary: dict[str, Any]) -> list[Any]:
+    """One SUMMARY's figures in the column order every sheet and the CSV use."""
+    return [
+        summary["n"],
+        summary["favourable_rate"],
+        _ci(summary["favourable_ci"], 0),
+        _ci(summary["favourable_ci"], 1),
+        summary["score_mean"],
+        _ci(summary["score_ci"], 0),
+        _ci(summary["score_ci"], 1),
+    ]
+
+
 def _item_texts(report: dict[str, Any]) -> dict[str, str]:
     return {item["key"]: item["text"] for item in report["items"]}
 
@@ -217,13 +230,7 @@ def _summary_sheet(workbook, formats, report: dict[str, Any]) -> None:
             [
                 key,
                 texts.get(key, ""),
-                summary["n"],
-                summary["favourable_rate"],
-                _ci(summary["favourable_ci"], 0),
-                _ci(summary["favourable_ci"], 1),
-                summary["score_mean"],
-                _ci(summary["score_ci"], 0),
-                _ci(summary["score_ci"], 1),
+                *_summary_cells(summary),
                 *[summary["counts"][option] for option in options],
             ],
             [None, None, "int", "percent", "percent", "percent", "score", "score", "score"]
@@ -629,13 +636,7 @@ def _csv_rows(report: dict[str, Any]) -> Iterable[list[Any]]:
             respondents,
             key,
             texts.get(key, ""),
-            cell["n"],
-            cell["favourable_rate"],
-            _ci(cell["favourable_ci"], 0),
-            _ci(cell["favourable_ci"], 1),
-            cell["score_mean"],
-            _ci(cell["score_ci"], 0),
-            _ci(cell["score_ci"], 1),
+            *_summary_cells(cell),
             vs_rest.get("signal"),
             vs_rest.get("p"),
             vs_rest.get("p_adjusted"),
