@@ -97,10 +97,36 @@ class Database:
         ):
             session.commit()
 
+    def begin_read(self) -> Session:
+        """Begin the session's transaction as a read that takes no lock, and return the session.
+
+        On SQLite an ordinary transaction begins IMMEDIATE and holds the write lock from its
+        first statement, so every read queues behind every writer. The respondent path reads
+        before it writes (the code, the survey, the back-off counter); begun here, those reads
+        see a WAL snapshot instead and leave the lock to the writers. A later
+        :meth:`transaction` ends such a read before it begins its own write. No-op when a
+        transaction has already begun, and on PostgreSQL, where reads never block writers.
+        """
+        session = self.session
+        if not session.in_transaction():
+            session.connection(execution_options={READ_ONLY_OPTION: True})
+        return session
+
+    def _in_read(self, session: Session) -> bool:
+        return session.in_transaction() and bool(
+            session.connection().get_execution_options().get(READ_ONLY_OPTION)
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Run a block in one transaction: commit on success, roll back on any error."""
+        """Run a block in one transaction: commit on success, roll back on any error.
+
+        A read begun by :meth:`begin_read` is committed first, so the block writes in a
+        transaction of its own (a deferred SQLite read cannot safely become a write).
+        """
         session = self.session
+        if self._in_read(session):
+            session.commit()
         try:
             yield session
             session.commit()

@@ -4,20 +4,62 @@ Flask-WTF merges uploaded files into the form data whenever a request carries an
 multipart body with a file part named like a text field would hand a text field a file object,
 and a part without a name reaches WTForms as a ``None`` key. Hostile clients send both; here a
 text field only ever sees text, and nameless parts are dropped.
+
+WTForms' own messages are translated from catalogs loaded once per language and process:
+Flask-WTF would parse the catalog file again on every request that validates a form.
 """
 
 from __future__ import annotations
 
-from flask import request
+from functools import cache
+
+from babel import support
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import FileField
+from wtforms.i18n import messages_path
+
+
+@cache
+def _wtforms_catalog(locale: str) -> support.Translations:
+    """WTForms' catalog for ``locale``, parsed once per process."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """WTForms' messages in the request's language (what Flask-WTF does, without re-reading)."""
+
+    @staticmethod
+    def _catalog() -> support.Translations | None:
+        if not request or "babel" not in current_app.extensions:
+            return None
+        return _wtforms_catalog(str(get_locale()))
+
+    def gettext(self, string: str) -> str:
+        catalog = self._catalog()
+        return string if catalog is None else catalog.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        catalog = self._catalog()
+        if catalog is None:
+            return singular if n == 1 else plural
+        return catalog.ungettext(singular, plural, n)
+
+
+_TRANSLATIONS = _WTFormsTranslations()
 
 
 class SiteForm(FlaskForm):
     """A FlaskForm that reads files only into its file fields and ignores nameless parts."""
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _TRANSLATIONS
+
         def wrap_formdata(self, form, formdata):
             """Rebuild the request's form data from named fields and this form's uploads."""
             data = super().wrap_formdata(form, formdata)

@@ -8,12 +8,15 @@ of every item field is ``item_<n>``, so no item key can shadow a method of the f
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from survey.forms import SiteForm
 from survey.models import Survey
+from survey.services.questionnaires import Questionnaire
 
 
 class StartForm(SiteForm):
@@ -72,20 +75,43 @@ class ResponseForm(SiteForm):
 
 
 def make_response_form(
-    survey: Survey, *, with_code: bool = True, choose_category: bool = False
+    survey: Survey | Questionnaire, *, with_code: bool = True, choose_category: bool = False
 ) -> type[ResponseForm]:
-    """Build the questionnaire form of ``survey``: one required radio group per item."""
-    option_choices = [(option.key, option.label) for option in survey.options]
+    """The questionnaire form of ``survey``: one required radio group per item.
+
+    Form classes are built once per process for each distinct definition (items, scale,
+    categories, comment limit) and then reused: building one costs more than the rest of a
+    respondent's request. The key is the definition itself, so an edited survey gets a new class.
+    """
+    definition = (
+        tuple((option.key, option.label) for option in survey.options),
+        tuple((item.key, item.text) for item in survey.items),
+        tuple((c.key, c.label) for c in survey.categories) if choose_category else None,
+        survey.comment_max_length if survey.allows_comments else None,
+        with_code,
+    )
+    return _form_class(*definition)
+
+
+@lru_cache(maxsize=512)
+def _form_class(
+    options: tuple[tuple[str, str], ...],
+    items: tuple[tuple[str, str], ...],
+    categories: tuple[tuple[str, str], ...] | None,
+    comment_limit: int | None,
+    with_code: bool,
+) -> type[ResponseForm]:
+    option_choices = list(options)
     option_keys = [key for key, _label in option_choices]
     attributes: dict = {}
     names = []
-    for position, item in enumerate(survey.items):
+    for position, (key, text) in enumerate(items):
         name = f"item_{position}"
         names.append(name)
         attributes[name] = RadioField(
-            item.text,
-            name=item.key,
-            id=f"item-{item.key}",
+            text,
+            name=key,
+            id=f"item-{key}",
             choices=option_choices,
             validate_choice=False,
             validators=[
@@ -94,8 +120,8 @@ def make_response_form(
             ],
         )
     attributes["item_attributes"] = tuple(names)
-    if choose_category:
-        category_choices = [(c.key, c.label) for c in survey.categories]
+    if categories is not None:
+        category_choices = list(categories)
         attributes["category"] = RadioField(
             _l("I am answering as"),
             id="category",
@@ -109,16 +135,18 @@ def make_response_form(
                 ),
             ],
         )
-    if survey.allows_comments:
-        limit = survey.comment_max_length
+    if comment_limit is not None:
         attributes["comment"] = TextAreaField(
             _l("Your comment (optional)"),
             filters=[_normalise_newlines],
             validators=[
                 Optional(),
-                Length(max=limit, message=_l("Please shorten your comment to %(max)d characters.")),
+                Length(
+                    max=comment_limit,
+                    message=_l("Please shorten your comment to %(max)d characters."),
+                ),
             ],
-            render_kw={"maxlength": limit, "rows": 6, "aria-describedby": "comment-hint"},
+            render_kw={"maxlength": comment_limit, "rows": 6, "aria-describedby": "comment-hint"},
         )
     if with_code:
         attributes["code"] = HiddenField()

@@ -21,15 +21,15 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from survey.db import db
 from survey.errors import render_error
-from survey.models import Access, Branch, RespondentCategory, Survey
+from survey.models import Access, Branch
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
 from survey.services import throttle
 from survey.services.codes import normalise
+from survey.services.questionnaires import CategoryRow, Questionnaire, load_questionnaire, refreshed
 from survey.services.responses import (
     CodeAlreadyUsed,
     CodeScope,
@@ -95,10 +95,13 @@ def _client_key() -> str:
 
 
 def _too_many_attempts():
-    """A 429 page while this client is blocked for guessing codes, else None."""
+    """A 429 page while this client is blocked for guessing codes, else None.
+
+    It begins the request's reads (:meth:`~survey.db.Database.begin_read`): on SQLite they then
+    take no lock, and the code and survey are read in the same snapshot.
+    """
+    db.begin_read()
     wait = throttle.blocked_for(_client_key())
-    # End the read at once: on SQLite every transaction holds the write lock.
-    db.session.rollback()
     if wait is None:
         return None
     seconds = max(1, math.ceil(wait.total_seconds()))
@@ -162,7 +165,7 @@ def refuse_expired_form(_error: CSRFError):
 
 
 def _questionnaire(
-    survey: Survey,
+    survey: Questionnaire,
     branch: Branch,
     form: ResponseForm,
     *,
@@ -239,9 +242,8 @@ def submit_response():
     answers, invalid = resolve_answers(survey, form.answers_by_key())
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
         abort(422)
-    db.session.commit()  # end the read before the write transaction begins
     try:
-        submit_with_code(entered, answers, form.comment_text())
+        submit_with_code(entered, answers, form.comment_text(), survey)
     except Refusal as refusal:
         return _refusal_page(refusal)
     return redirect(url_for("respond.show_thanks"), code=303)
@@ -288,17 +290,10 @@ def _remember_answered(response, slug: str) -> None:
     )
 
 
-def _link_target(survey_slug: str, branch_code: str) -> tuple[Survey, Branch]:
+def _link_target(survey_slug: str, branch_code: str) -> tuple[Questionnaire, Branch]:
     """The open-link survey and active branch of a link (404 otherwise); raise if not open."""
-    survey = db.session.scalar(
-        select(Survey)
-        .where(Survey.slug == survey_slug)
-        .options(
-            selectinload(Survey.items),
-            selectinload(Survey.options),
-            selectinload(Survey.categories),
-        )
-    )
+    db.begin_read()
+    survey = load_questionnaire(slug=survey_slug)
     if survey is None or survey.access is not Access.LINK or not survey.categories:
         abort(404)
     branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
@@ -320,23 +315,23 @@ def _already_answered_page():
     )
 
 
-def _link_form_class(survey: Survey) -> type[ResponseForm]:
+def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
     return make_response_form(survey, with_code=False, choose_category=len(survey.categories) > 1)
 
 
 def _store_link_response(
-    survey_id: int,
+    survey: Questionnaire,
     branch_id: int,
-    category: RespondentCategory,
+    category: CategoryRow,
     answers: dict[int, int],
     comment: str | None,
 ) -> None:
     """Store one open-link response, re-checking in the write transaction that it may be."""
     with db.transaction() as session:
-        survey = session.get(Survey, survey_id, populate_existing=True)
         branch = session.get(Branch, branch_id, populate_existing=True)
         if branch is None or not branch.is_active:
             abort(404)
+        survey = refreshed(survey)
         if survey is None or survey.access is not Access.LINK:
             abort(404)
         if not survey.is_open:
@@ -376,9 +371,8 @@ def submit_link_response(survey_slug: str, branch_code: str):
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
         abort(422)
     slug = survey.slug
-    db.session.commit()  # end the read before the write transaction begins
     try:
-        _store_link_response(survey.id, branch.id, category, answers, form.comment_text())
+        _store_link_response(survey, branch.id, category, answers, form.comment_text())
     except SurveyNotOpen as refusal:
         return _refusal_page(refusal)
     response = redirect(url_for("respond.show_thanks"), code=303)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -58,10 +58,10 @@ def key_for(kind: str, value: str) -> str:
 def blocked_for(key: str, now: datetime | None = None) -> timedelta | None:
     """How much longer ``key`` is refused, or None if it may try now."""
     now = now or _now()
-    row = db.session.get(Throttle, key)
-    if row is None or row.blocked_until is None or row.blocked_until <= now:
+    until = db.session.scalar(select(Throttle.blocked_until).where(Throttle.key == key))
+    if until is None or until <= now:
         return None
-    return row.blocked_until - now
+    return until - now
 
 
 def record_failure(key: str, policy: Policy, now: datetime | None = None) -> bool:
