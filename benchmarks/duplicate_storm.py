@@ -22,11 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from benchmarks.common import run_coroutine
 from benchmarks.server import GunicornServer, default_workers
 from benchmarks.submission_load import (
+    CLIENT_ERRORS,
     Outcome,
     figure,
     new_client,
@@ -84,7 +83,7 @@ async def _client(
                 await barrier.wait()
             if questionnaire is not None:
                 await send_answers(client, questionnaire, rng, outcome)
-    except httpx.HTTPError as error:
+    except CLIENT_ERRORS as error:
         outcome.result = type(error).__name__
     outcome.path_seconds = time.perf_counter() - began
     return outcome

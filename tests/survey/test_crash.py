@@ -20,12 +20,12 @@ import asyncio
 import random
 from collections import Counter
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from benchmarks.common import run_coroutine
 from benchmarks.submission_load import (
+    CLIENT_ERRORS,
     Outcome,
     new_client,
     open_questionnaire,
@@ -78,7 +78,7 @@ async def _storm_until_killed(
                     form = await open_questionnaire(client, outcome.code, outcome)
                     if form is not None:
                         await send_answers(client, form, rng, outcome)
-            except httpx.HTTPError as error:
+            except CLIENT_ERRORS as error:
                 outcome.result = type(error).__name__
             except asyncio.CancelledError:
                 outcome.result = "abandoned"
@@ -96,7 +96,6 @@ async def _storm_until_killed(
     tasks += [asyncio.create_task(respondent()) for _ in range(CONCURRENCY)]
     await asyncio.gather(*tasks, return_exceptions=True)
     return outcomes
-
 
 
 def _stored_answer_cells() -> Counter:
