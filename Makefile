@@ -48,7 +48,8 @@ lint: install-dev
 
 ## Benchmarks (see benchmarks/README.md).
 bench: install-dev
-	$(BIN)/python -m benchmarks.run
+	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$${TEST_DATABASE_URL:-$$(scripts/local-postgres || true)}}" \
+	  $(BIN)/python -m benchmarks.run
 
 ## Re-extract the translatable strings and merge them into the catalogs.
 extract-messages: install-dev
