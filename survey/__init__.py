@@ -41,9 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from survey.extensions import csrf
 
     db.init_app(app)
+    security.init_app(app)  # its input check runs before the CSRF check
     csrf.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
 

@@ -40,21 +40,31 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
-def _refuse_nul_characters():
-    """Refuse form fields and query values holding NUL: no text column (PostgreSQL's least of
-    all) can store one, and no person types one."""
+def _refuse_unreadable_input():
+    """Refuse form fields and query values holding NUL, and multipart parts without a name.
+
+    No text column (PostgreSQL's least of all) can store NUL, and no person types one. A part
+    whose name cannot be read reaches Flask as a ``None`` key, which Flask-WTF's CSRF check would
+    trip over with a 500; no browser sends one. This hook runs before that check.
+    """
+    from flask_babel import gettext as _
+
+    from survey.errors import render_error
+
+    keys = [*request.form.keys(), *request.files.keys()]
+    if not all(isinstance(key, str) for key in keys):
+        return render_error(400, _("The form could not be read: one of its parts has no name."))
     values = [*request.args.values(), *request.form.values()]
     if any("\x00" in value for value in values):
-        from flask_babel import gettext as _
-
-        from survey.errors import render_error
-
         return render_error(400, _("The form contains a character that cannot be stored (NUL)."))
     return None
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook, the input check and the nonce helper for templates."""
-    app.before_request(_refuse_nul_characters)
+    """Register the header hook, the input check and the nonce helper for templates.
+
+    Call it before ``CSRFProtect.init_app``: the input check must run before the CSRF check.
+    """
+    app.before_request(_refuse_unreadable_input)
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

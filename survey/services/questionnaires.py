@@ -13,8 +13,19 @@ builder and the response service use, so both accept either.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 
-from sqlalchemy import Float, Integer, literal, literal_column, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 
 from survey.db import db
 from survey.models import (
@@ -86,47 +97,55 @@ _SURVEY_COLUMNS = (
 )
 
 
+@cache
+def _statements() -> tuple[Select, Select, CompoundSelect]:
+    """The three queries, built once: building a statement costs more than running it, and a
+    reused statement also keeps its cache key."""
+    by_id = select(*_SURVEY_COLUMNS).where(Survey.id == bindparam("survey_id"))
+    by_slug = select(*_SURVEY_COLUMNS).where(Survey.slug == bindparam("slug"))
+    survey_id = bindparam("survey_id")
+    definition = union_all(
+        select(
+            literal(0, Integer).label("kind"),
+            Item.id,
+            Item.key,
+            Item.text.label("label"),
+            literal(None, Float).label("weight"),
+            Item.position,
+        ).where(Item.survey_id == survey_id),
+        select(
+            literal(1, Integer),
+            ScaleOption.id,
+            ScaleOption.key,
+            ScaleOption.label,
+            ScaleOption.weight,
+            ScaleOption.position,
+        ).where(ScaleOption.survey_id == survey_id),
+        select(
+            literal(2, Integer),
+            RespondentCategory.id,
+            RespondentCategory.key,
+            RespondentCategory.label,
+            literal(None, Float),
+            RespondentCategory.position,
+        ).where(RespondentCategory.survey_id == survey_id),
+    ).order_by(literal_column("kind"), literal_column("position"))
+    return by_id, by_slug, definition
+
+
 def load_questionnaire(
     survey_id: int | None = None, *, slug: str | None = None
 ) -> Questionnaire | None:
     """The survey with id ``survey_id`` (or slug ``slug``) as a snapshot, or None."""
     session = db.session
-    query = select(*_SURVEY_COLUMNS)
-    query = (
-        query.where(Survey.id == survey_id) if slug is None else query.where(Survey.slug == slug)
-    )
-    row = session.execute(query).first()
+    by_id, by_slug, definition = _statements()
+    if slug is None:
+        row = session.execute(by_id, {"survey_id": survey_id}).first()
+    else:
+        row = session.execute(by_slug, {"slug": slug}).first()
     if row is None:
         return None
-    kind = literal_column("kind")
-    rows = session.execute(
-        union_all(
-            select(
-                literal(0, Integer).label("kind"),
-                Item.id,
-                Item.key,
-                Item.text.label("label"),
-                literal(None, Float).label("weight"),
-                Item.position,
-            ).where(Item.survey_id == row.id),
-            select(
-                literal(1, Integer),
-                ScaleOption.id,
-                ScaleOption.key,
-                ScaleOption.label,
-                ScaleOption.weight,
-                ScaleOption.position,
-            ).where(ScaleOption.survey_id == row.id),
-            select(
-                literal(2, Integer),
-                RespondentCategory.id,
-                RespondentCategory.key,
-                RespondentCategory.label,
-                literal(None, Float),
-                RespondentCategory.position,
-            ).where(RespondentCategory.survey_id == row.id),
-        ).order_by(kind, literal_column("position"))
-    ).all()
+    rows = session.execute(definition, {"survey_id": row.id}).all()
     items = [ItemRow(r.id, r.key, r.label) for r in rows if r.kind == 0]
     options = [OptionRow(r.id, r.key, r.label, r.weight) for r in rows if r.kind == 1]
     categories = [CategoryRow(r.id, r.key, r.label) for r in rows if r.kind == 2]

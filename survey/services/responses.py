@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Table,
+    bindparam,
     cast,
     delete,
     func,
@@ -82,19 +83,40 @@ class CodeScope:
     category_id: int
 
 
+@cache
+def _code_statements():
+    """Looking a code up, and using it: built once (building costs more than running them)."""
+    digest = bindparam("entered_hash")
+    look_up = (
+        select(
+            AccessCode.is_used,
+            AccessCode.survey_id,
+            AccessCode.branch_id,
+            AccessCode.category_id,
+        )
+        .join(CodeBatch, CodeBatch.id == AccessCode.batch_id)
+        .where(AccessCode.code_hash == digest, CodeBatch.is_void.is_(False))
+    )
+    use = (
+        update(AccessCode)
+        .where(
+            AccessCode.code_hash == digest,
+            AccessCode.is_used.is_(False),
+            AccessCode.batch_id.in_(select(CodeBatch.id).where(CodeBatch.is_void.is_(False))),
+        )
+        .values(is_used=True)
+        .returning(AccessCode.survey_id, AccessCode.branch_id, AccessCode.category_id)
+        .execution_options(synchronize_session=False)
+    )
+    return look_up, use
+
+
 def check_code(entered: str) -> CodeScope:
     """Look a typed code up without using it; raise the refusal a respondent should see."""
     row = None
     if looks_like_code(entered):
         row = db.session.execute(
-            select(
-                AccessCode.is_used,
-                AccessCode.survey_id,
-                AccessCode.branch_id,
-                AccessCode.category_id,
-            )
-            .join(CodeBatch, CodeBatch.id == AccessCode.batch_id)
-            .where(AccessCode.code_hash == code_hash(entered), CodeBatch.is_void.is_(False))
+            _code_statements()[0], {"entered_hash": code_hash(entered)}
         ).first()
     if row is None:
         raise UnknownCode()
@@ -121,17 +143,7 @@ def submit_with_code(
     the answer, and the rollback leaves the code unused.
     """
     with db.transaction() as session:
-        used = session.execute(
-            update(AccessCode)
-            .where(
-                AccessCode.code_hash == code_hash(entered),
-                AccessCode.is_used.is_(False),
-                AccessCode.batch_id.in_(select(CodeBatch.id).where(CodeBatch.is_void.is_(False))),
-            )
-            .values(is_used=True)
-            .returning(AccessCode.survey_id, AccessCode.branch_id, AccessCode.category_id)
-            .execution_options(synchronize_session=False)
-        ).first()
+        used = session.execute(_code_statements()[1], {"entered_hash": code_hash(entered)}).first()
         if used is None:
             check_code(entered)  # raises the refusal that fits: unknown, used, or not open
             raise CodeAlreadyUsed()  # pragma: no cover - check_code always raises here

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -55,10 +55,14 @@ def key_for(kind: str, value: str) -> str:
     return f"{kind}:{digest[:40]}"
 
 
+#: Built once: the respondent path asks on every code it is sent.
+_BLOCKED_UNTIL = select(Throttle.blocked_until).where(Throttle.key == bindparam("key"))
+
+
 def blocked_for(key: str, now: datetime | None = None) -> timedelta | None:
     """How much longer ``key`` is refused, or None if it may try now."""
     now = now or _now()
-    until = db.session.scalar(select(Throttle.blocked_until).where(Throttle.key == key))
+    until = db.session.scalar(_BLOCKED_UNTIL, {"key": key})
     if until is None or until <= now:
         return None
     return until - now

@@ -391,10 +391,14 @@ def _fixed_attacks(form: Form | None) -> list[Attack]:
     whole = multipart(token + base, [(n, "a.csv", b"code,name\n=1+1,x\n") for n in names], "bb")
     nameless_part = b"--bb\r\nContent-Disposition: form-data\r\n\r\nv\r\n--bb--"
     nameless = multipart(token + base, [], "bb").replace(b"--bb--", nameless_part)
+    # A name holding a line break reaches Flask as a None key (it once crashed the CSRF check).
+    unreadable_part = b'--bb\r\nContent-Disposition: form-data; name="\n"\r\n\r\nv\r\n--bb--'
+    unreadable = multipart(token + base, [], "bb").replace(b"--bb--", unreadable_part)
     multipart_type = "multipart/form-data; boundary=bb"
     fixed += [
         Attack("admin", "valid", whole, multipart_type, "a file in every field"),
         Attack("admin", "valid", nameless, multipart_type, "a multipart part without a name"),
+        Attack("admin", "none", unreadable, multipart_type, "an unreadable part name, no token"),
         Attack("admin", "valid", whole[: len(whole) // 2], multipart_type, "truncated multipart"),
         Attack("admin", "valid", whole, "multipart/form-data; boundary=other", "wrong boundary"),
         Attack("admin", "valid", whole, "multipart/form-data", "no boundary"),
