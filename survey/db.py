@@ -3,7 +3,9 @@
 SQLite is tuned for many concurrent writers on one host: WAL journal, a busy timeout, and every
 transaction begun with ``BEGIN IMMEDIATE``. Python's sqlite3 driver would otherwise start a
 deferred transaction that fails with "database is locked" at once when it later tries to write,
-without waiting out the busy timeout (see the security brief).
+without waiting out the busy timeout (see the security brief). The exceptions are explicit reads
+that never write: :meth:`Database.begin_read` (the respondent path) and
+:meth:`Database.reading` (exports), which begin deferred and take no lock.
 """
 
 from __future__ import annotations

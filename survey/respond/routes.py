@@ -173,7 +173,7 @@ def _questionnaire(
     is_open_link: bool = False,
     status: int = 200,
 ):
-    """Render the questionnaire, then end the read transaction (SQLite keeps a write lock)."""
+    """Render the questionnaire, then end the read transaction."""
     page = render_template(
         "respond/questionnaire.html",
         title=survey.title,
