@@ -1,12 +1,14 @@
 """Helpers shared by the report benchmarks: databases, a synthetic survey, result rows.
 
 The synthetic survey is written with bulk inserts straight into the response and answer tables
-(``executemany`` on SQLite, ``COPY`` on PostgreSQL), not through HTTP, and its tallies are then
-counted by the set-based ``rebuild_tallies``, so a million responses take minutes, not hours.
+(an ``INSERT … SELECT`` a batch on SQLite, binary ``COPY`` on PostgreSQL), not through HTTP, and
+its tallies are then counted by the set-based ``rebuild_tallies``, so a million responses take
+about a minute, not hours.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
@@ -121,7 +123,21 @@ def build_survey(
     """A closed evaluation survey over every branch with ``responses`` synthetic responses.
 
     Branch sizes vary (gamma-distributed shares), each branch has its own answer profile,
-    categories split 60/40 and 3 % of items are skipped. Runs inside the app context.
+    categories split 60/40 and 3 % of items are skipped. Everything but the ids follows from
+    ``seed``; the ids are random 128-bit values, as the app's are. Runs inside the app context.
+
+    The rows are drawn with numpy a batch at a time and written in id order, so that the
+    primary keys grow at their right edge: on SQLite by an ``INSERT … SELECT`` a batch on the
+    app's own connection and settings (see :class:`_SQLiteWriter`), on PostgreSQL by binary
+    ``COPY`` of buffers laid out by numpy.
+
+    On PostgreSQL, when the load at least doubles the tables, their foreign keys are dropped
+    for it and added back with their names and definitions before the commit, as ``pg_restore``
+    does: adding a key checks every row in one join, where checking row by row took ten times
+    the load itself (a small load into big tables keeps its keys, as re-checking is then dearer).
+
+    ``insert_seconds`` covers drawing the ids and the rows, writing them, ``ANALYZE`` and
+    checking the keys; ``rebuild_seconds`` is the app's own ``rebuild_tallies``.
     """
     from survey.db import db
     from survey.models import (
@@ -172,74 +188,33 @@ def build_survey(
     shares /= shares.sum()
     # Each branch favours the better options to its own degree.
     profiles = rng.dirichlet([4.0, 3.0, 2.0, 1.0], size=branch_ids.size)
-    ids = sorted(uuid.UUID(bytes=secrets.token_bytes(16)) for _ in range(responses))
     postgres = db.engine.dialect.name == "postgresql"
     started = time.perf_counter()
-    today = date.today()
+    ids = _random_ids(responses)
     connection = session.connection()
-    for start in range(0, responses, BATCH):
-        chunk = ids[start : start + BATCH]
-        size = len(chunk)
-        branch = rng.choice(branch_ids.size, size=size, p=shares)
-        category = rng.choice(category_ids.size, size=size, p=[c[2] for c in CATEGORIES])
-        cumulative = profiles[branch].cumsum(axis=1)
-        draws = rng.random((size, item_ids.size))
-        chosen = (draws[:, :, None] > cumulative[:, None, :]).sum(axis=2)
-        chosen = np.minimum(chosen, option_ids.size - 1)
-        answered = rng.random((size, item_ids.size)) >= SKIP_RATE
-        response_rows = [
-            (
-                rid if postgres else rid.hex,
-                survey.id,
-                int(branch_ids[b]),
-                int(category_ids[c]),
-                today if postgres else today.isoformat(),
-                "web",
-                False,
-            )
-            for rid, b, c in zip(chunk, branch.tolist(), category.tolist(), strict=True)
-        ]
-        r_index, i_index = np.nonzero(answered)
-        option_of = option_ids[chosen[r_index, i_index]].tolist()
-        answer_rows = [
-            (chunk[r] if postgres else chunk[r].hex, int(item_ids[i]), o)
-            for r, i, o in zip(r_index.tolist(), i_index.tolist(), option_of, strict=True)
-        ]
-        _bulk(
-            connection,
-            postgres,
-            "response",
-            ("id", "survey_id", "branch_id", "category_id", "submitted_on", "source", "is_test"),
-            response_rows,
-        )
-        _bulk(connection, postgres, "answer", ("response_id", "item_id", "option_id"), answer_rows)
-        if progress:
-            progress(f"{slug}: {start + size:,} of {responses:,} responses inserted")
-    if comments:
-        words = ["徵求意見廣泛", "談心活動深入", "整改措施落實", "領導帶頭作用", "服務基層羣眾"]
-        comment_branches = rng.choice(branch_ids.size, size=comments, p=shares)
-        rows = [
-            (
-                uuid.UUID(bytes=secrets.token_bytes(16)) if postgres else secrets.token_hex(16),
-                survey.id,
-                int(branch_ids[b]),
-                "，".join(rng.choice(words, size=8).tolist()) + "。",
-                False,
-            )
-            for b in comment_branches.tolist()
-        ]
-        _bulk(
-            connection,
-            postgres,
-            "comment",
-            ("id", "survey_id", "branch_id", "text", "is_test"),
-            rows,
-        )
-    if postgres:
-        # What autovacuum would do after a load this size; without it the planner assumes
-        # an empty table.
-        for table in ("response", "answer", "comment"):
-            connection.exec_driver_sql(f"ANALYZE {table}")
+    writer = _PostgresWriter(connection, responses) if postgres else _SQLiteWriter(connection)
+    with writer:
+        for start in range(0, responses, BATCH):
+            chunk = ids[start : start + BATCH]
+            size = len(chunk)
+            branch = rng.choice(branch_ids.size, size=size, p=shares)
+            category = rng.choice(category_ids.size, size=size, p=[c[2] for c in CATEGORIES])
+            cumulative = profiles[branch].cumsum(axis=1)
+            draws = rng.random((size, item_ids.size))
+            chosen = (draws[:, :, None] > cumulative[:, None, :]).sum(axis=2)
+            chosen = np.minimum(chosen, option_ids.size - 1)
+            answered = rng.random((size, item_ids.size)) >= SKIP_RATE
+            # Row-major: a response's answers together, in item order, as the key sorts them.
+            r_index, i_index = np.nonzero(answered)
+            writer.responses(chunk, survey.id, branch_ids[branch], category_ids[category])
+            writer.answers(chunk[r_index], item_ids[i_index], option_ids[chosen[r_index, i_index]])
+            if progress:
+                progress(f"{slug}: {start + size:,} of {responses:,} responses inserted")
+        if comments:
+            words = ["徵求意見廣泛", "談心活動深入", "整改措施落實", "領導帶頭作用", "服務基層羣眾"]
+            comment_branches = rng.choice(branch_ids.size, size=comments, p=shares)
+            texts = ["，".join(rng.choice(words, size=8).tolist()) + "。" for _ in range(comments)]
+            writer.comments(_random_ids(comments), survey.id, branch_ids[comment_branches], texts)
     session.commit()
     inserted = time.perf_counter() - started
     started = time.perf_counter()
@@ -255,20 +230,205 @@ def build_survey(
     return Built(slug, responses, inserted, rebuilt)
 
 
-def _bulk(connection, postgres: bool, table: str, columns: tuple[str, ...], rows: list) -> None:
-    """Insert many rows at once: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    names = ", ".join(columns)
-    if postgres:
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.close()
-        return
-    marks = ", ".join("?" * len(columns))
-    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+def _random_ids(count: int) -> np.ndarray:
+    """``count`` random 128-bit ids as rows of 16 bytes, in the order both databases sort
+    them (bytewise, which is also the order of their hex text)."""
+    halves = np.frombuffer(secrets.token_bytes(16 * count), dtype=">u8").reshape(count, 2)
+    halves = halves[np.lexsort((halves[:, 1], halves[:, 0]))]
+    return halves.view(np.uint8).reshape(count, 16)
+
+
+#: ASCII digits: ids are stored on SQLite as 32 lowercase hex digits (``uuid.UUID.hex``).
+_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: Width of an integer spelled out in decimal digits for SQLite (any int32 fits).
+_INT_WIDTH = 10
+
+
+def _hex_digits(ids: np.ndarray) -> np.ndarray:
+    """Rows of 16 bytes as rows of 32 ASCII lowercase hex digits."""
+    digits = np.empty((len(ids), 32), dtype=np.uint8)
+    digits[:, 0::2] = _DIGITS[ids >> 4]
+    digits[:, 1::2] = _DIGITS[ids & 15]
+    return digits
+
+
+def _decimal_digits(values: np.ndarray) -> np.ndarray:
+    """Non-negative integers as rows of ``_INT_WIDTH`` ASCII decimal digits, zero-padded."""
+    powers = 10 ** np.arange(_INT_WIDTH - 1, -1, -1, dtype=np.int64)
+    return _DIGITS[(values.astype(np.int64)[:, None] // powers) % 10]
+
+
+class _SQLiteWriter:
+    """One ``INSERT … SELECT`` a batch on the app's connection, with its settings (foreign keys
+    on). The batch is bound as one blob of fixed-width ASCII records, which the ``SELECT`` cuts
+    into rows with ``substr``: the same rows as ``executemany`` would insert, in the same order,
+    but without a Python tuple per row (binding those cost more than SQLite spent storing them).
+    """
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.today = date.today().isoformat()
+
+    def __enter__(self) -> _SQLiteWriter:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        pass
+
+    def _insert(self, table: str, columns: dict[str, object]) -> None:
+        """Insert one row per element of the numpy arrays in ``columns`` (ids as rows of 16
+        bytes, stored as hex text; or integers); other values are the same in every row."""
+        fields, selects, params, width = [], [], {}, 0
+        for name, value in columns.items():
+            if not isinstance(value, np.ndarray):
+                params[name] = value
+                selects.append(f":{name}")
+                continue
+            if value.ndim == 2:
+                digits, kind = _hex_digits(value), "TEXT"
+            else:
+                digits, kind = _decimal_digits(value), "INTEGER"
+            selects.append(f"CAST(substr(:rows, k + {width + 1}, {digits.shape[1]}) AS {kind})")
+            fields.append(digits)
+            width += digits.shape[1]
+        records = np.concatenate(fields, axis=1)
+        count = len(records)
+        if not count:
+            return
+        params["rows"] = records.tobytes()
+        # Record offsets from a square of two short counts (cheaper than a recursive CTE a row).
+        side = math.isqrt(count - 1) + 1
+        number = f"n(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM n WHERE v < {side - 1})"
+        record = (
+            f"record(k) AS (SELECT (hi.v * {side} + lo.v) * {width}"
+            f" FROM n AS hi CROSS JOIN n AS lo WHERE hi.v * {side} + lo.v < {count})"
+        )
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) WITH RECURSIVE {number}, {record}"
+            f" SELECT {', '.join(selects)} FROM record",
+            params,
+        )
+
+    def responses(self, ids, survey_id: int, branches, categories) -> None:
+        columns = {
+            "id": ids,
+            "survey_id": survey_id,
+            "branch_id": branches,
+            "category_id": categories,
+            "submitted_on": self.today,
+            "source": "web",
+            "is_test": False,
+        }
+        self._insert("response", columns)
+
+    def answers(self, response_ids, items, options) -> None:
+        self._insert(
+            "answer", {"response_id": response_ids, "item_id": items, "option_id": options}
+        )
+
+    def comments(self, ids, survey_id: int, branches, texts: list[str]) -> None:
+        # Texts vary in length: a tuple a row (there are few comments).
+        hex_ids = _hex_digits(ids).view("S32").ravel().astype("U32").tolist()
+        rows = [
+            (rid, survey_id, branch, text_, False)
+            for rid, branch, text_ in zip(hex_ids, branches.tolist(), texts, strict=True)
+        ]
+        self.connection.exec_driver_sql(
+            "INSERT INTO comment (id, survey_id, branch_id, text, is_test) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+#: Start and end of a binary COPY stream: signature, flags, header extension; field count -1.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+
+
+class _PostgresWriter:
+    """Binary ``COPY`` of buffers built by numpy; foreign keys dropped until the end of a
+    load that at least doubles the tables."""
+
+    TABLES = ("response", "answer", "comment")
+
+    def __init__(self, connection, responses: int) -> None:
+        self.cursor = connection.connection.driver_connection.cursor()
+        self.responses_to_load = responses
+        #: The binary format of a date: days since 2000-01-01.
+        self.today = (date.today() - date(2000, 1, 1)).days
+        self.keys: list[tuple[str, str, str]] = []
+
+    def __enter__(self) -> _PostgresWriter:
+        self.cursor.execute("SELECT count(*) FROM response")
+        (existing,) = self.cursor.fetchone()
+        if self.responses_to_load < existing:
+            return self
+        for table in self.TABLES:
+            self.cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE contype = 'f' AND conrelid = %s::regclass ORDER BY conname",
+                (table,),
+            )
+            self.keys += [(table, name, definition) for name, definition in self.cursor]
+        for table, name, _definition in self.keys:
+            self.cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        try:
+            if exc_type is None:
+                # What autovacuum would do after a load this size; without it the planner
+                # assumes empty tables (also when checking the keys below).
+                for table in self.TABLES:
+                    self.cursor.execute(f"ANALYZE {table}")
+                for table, name, definition in self.keys:
+                    self.cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        finally:
+            self.cursor.close()
+
+    def _copy(self, table: str, columns: dict[str, np.ndarray]) -> None:
+        """COPY one row per element of the arrays in ``columns``, all of one length, whose
+        fixed-width items are already in PostgreSQL's binary format (big-endian)."""
+        layout = [("fields", ">i2")]
+        for n, array in enumerate(columns.values()):
+            layout += [(f"length{n}", ">i4"), (f"value{n}", array.dtype)]
+        rows = np.empty(len(next(iter(columns.values()))), dtype=layout)
+        rows["fields"] = len(columns)
+        for n, array in enumerate(columns.values()):
+            rows[f"length{n}"] = array.dtype.itemsize
+            rows[f"value{n}"] = array
+        names = ", ".join(columns)
+        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(_COPY_HEADER)
+            copy.write(rows.data)
+            copy.write(_COPY_TRAILER)
+
+    def responses(self, ids, survey_id: int, branches, categories) -> None:
+        count = len(ids)
+        columns = {
+            "id": ids.view("V16").ravel(),
+            "survey_id": np.full(count, survey_id, ">i4"),
+            "branch_id": branches.astype(">i4"),
+            "category_id": categories.astype(">i4"),
+            "submitted_on": np.full(count, self.today, ">i4"),
+            "source": np.full(count, b"web", "S3"),
+            "is_test": np.zeros(count, "?"),
+        }
+        self._copy("response", columns)
+
+    def answers(self, response_ids, items, options) -> None:
+        columns = {
+            "response_id": response_ids.view("V16").ravel(),
+            "item_id": items.astype(">i4"),
+            "option_id": options.astype(">i4"),
+        }
+        self._copy("answer", columns)
+
+    def comments(self, ids, survey_id: int, branches, texts: list[str]) -> None:
+        # Texts vary in length: row by row (there are few comments).
+        names = "id, survey_id, branch_id, text, is_test"
+        with self.cursor.copy(f"COPY comment ({names}) FROM STDIN") as copy:
+            for raw, branch, text_ in zip(ids, branches.tolist(), texts, strict=True):
+                copy.write_row((uuid.UUID(bytes=raw.tobytes()), survey_id, branch, text_, False))
 
 
 def median_seconds(action: Callable[[], object], repeat: int = 3) -> float:
