@@ -70,8 +70,6 @@ def _phases(slug: str) -> dict[str, tuple[float, float]]:
     and turning the analysis into the JSON dict (the garbage collector paused, as in
     ``build_report``). CPU time is the fairer figure on a shared machine (on SQLite the
     queries run in this process, so it includes them)."""
-    import gc
-
     from analytics import analyse
     from survey.db import db
     from survey.models import Survey
