@@ -3,31 +3,13 @@ lock, and a write after such a read gets a transaction of its own."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Branch
-
-
-def _write_from_elsewhere(app: Flask, code: str) -> str:
-    """Another process's writer, giving up after 0.2 s instead of the app's 15 s."""
-    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    connection = sqlite3.connect(path, timeout=0.2, isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute(
-            "INSERT INTO branch (code, name, is_active) VALUES (?, ?, 1)", (code, code)
-        )
-        connection.execute("COMMIT")
-        return "written"
-    except sqlite3.OperationalError as error:
-        return str(error)
-    finally:
-        connection.close()
+from tests.survey.sqlite_writer import write_from_elsewhere
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -36,11 +18,11 @@ def test_a_read_begun_with_begin_read_leaves_the_lock_to_writers(app: Flask):
         db.begin_read()
         assert db.session.scalar(select(func.count()).select_from(Branch)) == 0
         # The read is still open, yet another writer goes straight through.
-        assert _write_from_elsewhere(app, "during-read") == "written"
+        assert write_from_elsewhere(app, "during-read") == "written"
         db.session.rollback()
 
         db.session.scalar(select(func.count()).select_from(Branch))  # BEGIN IMMEDIATE
-        assert _write_from_elsewhere(app, "during-session") == "database is locked"
+        assert write_from_elsewhere(app, "during-session") == "database is locked"
         db.session.rollback()
 
 
@@ -51,7 +33,7 @@ def test_a_write_after_a_read_that_went_stale_gets_its_own_transaction(app: Flas
     with app.test_request_context():
         db.begin_read()
         assert db.session.scalar(select(func.count()).select_from(Branch)) == 0
-        assert _write_from_elsewhere(app, "meanwhile") == "written"
+        assert write_from_elsewhere(app, "meanwhile") == "written"
         with db.transaction() as session:
             session.add(Branch(code="after-read", name="after-read"))
         codes = db.session.scalars(select(Branch.code).order_by(Branch.code)).all()

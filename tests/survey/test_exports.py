@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections import Counter
 
 import numpy as np
@@ -30,6 +29,7 @@ from survey.services.exports import (
 )
 from survey.services.report import ResultsSealed, build_report
 from survey.services.responses import record_response
+from tests.survey.sqlite_writer import write_from_elsewhere
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"]
 HIDDEN_CODES = ("HIDDEN-B", "HIDDEN-C")
@@ -444,28 +444,13 @@ def test_a_branch_limited_export_holds_only_that_branch(survey):
 def test_an_export_never_holds_the_sqlite_write_lock(app: Flask, survey, monkeypatch):
     """While the workbook streams, a respondent's write goes through at once; the control shows
     that an ordinary session transaction would have blocked it."""
-    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
     outcomes: list[str] = []
-
-    def try_to_write(code: str) -> str:
-        connection = sqlite3.connect(path, timeout=0.2, isolation_level=None)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute(
-                "INSERT INTO branch (code, name, is_active) VALUES (?, ?, 1)", (code, code)
-            )
-            connection.execute("COMMIT")
-            return "written"
-        except sqlite3.OperationalError as error:
-            return str(error)
-        finally:
-            connection.close()
 
     original = exports._Sheet.write_texts
 
     def write_texts(self, values):
         if not outcomes:
-            outcomes.append(try_to_write("during-export"))
+            outcomes.append(write_from_elsewhere(app, "during-export"))
         return original(self, values)
 
     monkeypatch.setattr(exports._Sheet, "write_texts", write_texts)
@@ -473,5 +458,5 @@ def test_an_export_never_holds_the_sqlite_write_lock(app: Flask, survey, monkeyp
     assert outcomes == ["written"]
 
     db.session.scalar(select(Branch.id).limit(1))  # an ordinary transaction: BEGIN IMMEDIATE
-    assert try_to_write("during-session") == "database is locked"
+    assert write_from_elsewhere(app, "during-session") == "database is locked"
     db.session.rollback()
