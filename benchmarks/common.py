@@ -47,39 +47,46 @@ def figure(name: str, value, unit: str, target: str, passed: bool | None) -> dic
 
 
 @contextmanager
+def postgres_schema(base_url: str, prefix: str = "bench") -> Iterator[str]:
+    """A fresh PostgreSQL schema for one run; yields a URL whose search_path is that schema.
+    The schema is dropped afterwards."""
+    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = create_engine(base_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        engine = create_engine(base_url)
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
+@contextmanager
+def _sqlite_file(prefix: str) -> Iterator[str]:
+    """A URL for a SQLite file in a temporary folder, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=f"ceping-{prefix}-"))
+    try:
+        yield f"sqlite:///{directory / 'ceping.sqlite3'}"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
 def database(database_url: str | None, prefix: str = "bench") -> Iterator[str]:
     """A fresh, empty database with Ceping's schema: a temporary SQLite file when the URL is
     None, else a throw-away schema on that PostgreSQL server. Removed afterwards."""
     from survey.models import Base
 
-    if database_url is None:
-        directory = Path(tempfile.mkdtemp(prefix=f"ceping-{prefix}-"))
-        url = f"sqlite:///{directory / 'ceping.sqlite3'}"
-        try:
-            engine = create_engine(url)
-            Base.metadata.create_all(engine)
-            engine.dispose()
-            yield url
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        return
-    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    separator = "&" if "?" in database_url else "?"
-    url = f"{database_url}{separator}options=-csearch_path%3D{schema}"
-    try:
+    place = _sqlite_file(prefix) if database_url is None else postgres_schema(database_url, prefix)
+    with place as url:
         engine = create_engine(url)
         Base.metadata.create_all(engine)
         engine.dispose()
         yield url
-    finally:
-        engine = create_engine(database_url)
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
 
 
 def make_app(database_url: str) -> Flask:

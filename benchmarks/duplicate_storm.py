@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import run_coroutine
+from benchmarks.common import postgres_schema, run_coroutine
 from benchmarks.server import GunicornServer, default_workers
 from benchmarks.submission_load import (
     CLIENT_ERRORS,
@@ -30,7 +30,6 @@ from benchmarks.submission_load import (
     figure,
     new_client,
     open_questionnaire,
-    postgres_schema,
     seed,
     send_answers,
     sqlite_url,

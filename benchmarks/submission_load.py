@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import random
 import re
 import resource
@@ -33,16 +32,16 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from benchmarks import floor_app
+from benchmarks.common import postgres_schema
 from benchmarks.server import GunicornServer, default_workers
 
 #: Respondents answering at the same moment (phones in the hall pressing "send" together).
@@ -102,24 +101,6 @@ class MintedCode:
 def sqlite_url(directory: Path, name: str = "ceping.sqlite3") -> str:
     """A SQLite URL for a file in ``directory``."""
     return f"sqlite:///{directory / name}"
-
-
-@contextmanager
-def postgres_schema(base_url: str, prefix: str = "bench") -> Iterator[str]:
-    """A fresh PostgreSQL schema for one run; yields a URL whose search_path is that schema."""
-    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = create_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        engine = create_engine(base_url)
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        engine.dispose()
 
 
 def seed(
