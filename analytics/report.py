@@ -15,6 +15,9 @@ Decisions worth knowing
   (suppressed branches' answers count among the rest), by the 2×2 rule of
   ``proportions.two_by_two_p``, Holm-adjusted across the shown branches of the item. The mark is
   "above"/"below" when the adjusted p is below 1 − confidence (0.05 by default).
+* **Omnibus tests** (χ², Kruskal–Wallis) compare the *shown* branches only. Computed over every
+  branch, the published statistic, the shown branches' counts and the hidden branches' sizes
+  can be solved for a hidden branch's answers (tests/survey/test_storage_anonymity.py does it).
 * **Ordinal tests** (Kruskal–Wallis, Mann–Whitney) rank the option *weights*, so options that
   share a weight are ties, exactly as R's tests on the expanded scores.
 * **Weighted composite**: per category, the mean over answered items of the favourable rate,
@@ -216,7 +219,7 @@ class BranchResult:
 
 @dataclass(frozen=True, slots=True)
 class ItemTests:
-    """Omnibus tests of one item across branches."""
+    """Omnibus tests of one item across the shown branches (hidden ones are left out)."""
 
     chi2: ChiSquare
     kruskal: KruskalWallis
@@ -530,10 +533,11 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
     overall = tests = alpha = None
     if not overall_suppressed:
         overall = _by_item(item_keys, _summaries(overall_cells[None], scale, confidence)[0])
-        ordinal_cells = _by_value(branch_cells, scale.weights)
+        shown_cells = branch_cells[shown]
+        ordinal_cells = _by_value(shown_cells, scale.weights)
         tests = {
             key: ItemTests(
-                chi2=chi_square(branch_cells[:, i, :]),
+                chi2=chi_square(shown_cells[:, i, :]),
                 kruskal=kruskal_wallis(ordinal_cells[:, i, :]),
             )
             for i, key in enumerate(item_keys)

@@ -177,39 +177,54 @@ def seed(
 
 @dataclass
 class StoredCounts:
-    """What the database holds after a run, per branch and category."""
+    """What the database holds after a run, per branch and category.
 
-    responses: Counter = field(default_factory=Counter)
+    A web answer is either counted (a response row, in the tallies) or still sealed in the
+    ballot box; every used code has exactly one of the two.
+    """
+
+    counted: Counter = field(default_factory=Counter)
+    sealed: Counter = field(default_factory=Counter)
     used_codes: Counter = field(default_factory=Counter)
     tallied: Counter = field(default_factory=Counter)
     answers: int = 0
+
+    @property
+    def responses(self) -> Counter:
+        """Web answers received per group: counted and sealed."""
+        return self.counted + self.sealed
 
     @property
     def total_responses(self) -> int:
         return sum(self.responses.values())
 
     @property
+    def total_sealed(self) -> int:
+        return sum(self.sealed.values())
+
+    @property
     def total_used(self) -> int:
         return sum(self.used_codes.values())
 
     def mismatches(self) -> list[str]:
-        """Groups whose used codes, web responses and turnout tally do not all agree."""
+        """Groups where used codes ≠ answers received, or the turnout tally ≠ answers counted."""
         groups = set(self.responses) | set(self.used_codes) | set(self.tallied)
         return [
             f"{branch}/{category}: used={self.used_codes[(branch, category)]} "
-            f"responses={self.responses[(branch, category)]} "
+            f"counted={self.counted[(branch, category)]} "
+            f"sealed={self.sealed[(branch, category)]} "
             f"tallied={self.tallied[(branch, category)]}"
             for branch, category in sorted(groups)
             if not (
-                self.used_codes[(branch, category)]
-                == self.responses[(branch, category)]
-                == self.tallied[(branch, category)]
+                self.used_codes[(branch, category)] == self.responses[(branch, category)]
+                and self.counted[(branch, category)] == self.tallied[(branch, category)]
             )
         ]
 
 
 def stored_counts(database_url: str) -> StoredCounts:
-    """Count web responses, used codes and tallied respondents per branch and category.
+    """Count web answers (counted and sealed), used codes and tallied respondents per branch and
+    category.
 
     Uses its own short-lived engine: on SQLite every transaction takes the write lock, so no
     session may stay open while a server runs.
@@ -221,6 +236,7 @@ def stored_counts(database_url: str) -> StoredCounts:
         RespondentCategory,
         RespondentTally,
         Response,
+        SealedBallot,
         Source,
     )
 
@@ -229,7 +245,8 @@ def stored_counts(database_url: str) -> StoredCounts:
     group = (Branch.code, RespondentCategory.key)
     with engine.connect() as connection:
         for model, target in (
-            (Response, counts.responses),
+            (Response, counts.counted),
+            (SealedBallot, counts.sealed),
             (AccessCode, counts.used_codes),
         ):
             query = (
@@ -239,10 +256,10 @@ def stored_counts(database_url: str) -> StoredCounts:
                 .join(RespondentCategory, RespondentCategory.id == model.category_id)
                 .group_by(*group)
             )
-            if model is Response:
-                query = query.where(Response.source == Source.WEB)
-            else:
+            if model is AccessCode:
                 query = query.where(AccessCode.is_used.is_(True))
+            else:
+                query = query.where(model.source == Source.WEB)
             for branch, category, count in connection.execute(query):
                 target[(branch, category)] = count
         tallies = (

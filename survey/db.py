@@ -6,40 +6,78 @@ deferred transaction that fails with "database is locked" at once when it later 
 without waiting out the busy timeout (see the security brief). The exceptions are explicit reads
 that never write: :meth:`Database.begin_read` (the respondent path) and
 :meth:`Database.reading` (exports), which begin deferred and take no lock.
+
+What the storage engine keeps must not undo the ballot box (:mod:`survey.services.ballot_box`):
+SQLite files are created readable by their owner only and run with ``secure_delete``, so a
+counted ballot's sealed copy and an erased draft are overwritten with zeros rather than left in
+free space; :meth:`Database.truncate_wal` empties the write-ahead log after a mix. Statement
+parameters (a comment's text) never appear in an error message or log (``hide_parameters``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask, before_render_template, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 #: Seconds a writer waits for the SQLite lock before giving up (the brief asks for at least 5).
 SQLITE_BUSY_TIMEOUT = 15
 #: Execution option of the read-only connections handed out by ``Database.reading``.
 READ_ONLY_OPTION = "ceping_read_only"
+#: Mode of the SQLite database file; SQLite gives its -wal and -shm files the same mode.
+SQLITE_FILE_MODE = 0o600
+#: First key of the PostgreSQL advisory locks that order submissions against state changes.
+_SURVEY_LOCK_CLASS = 0x63_65_70  # "cep"
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the connection settings Ceping relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+        _restrict_sqlite_files(url)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    )
+
+
+def _restrict_sqlite_files(url: str) -> None:
+    """Create the database file readable by its owner only, or make an existing one so.
+
+    SQLite creates the -wal and -shm files with the mode of the database file, so this covers
+    them too once they are next created; existing ones are restricted here as well.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, SQLITE_FILE_MODE))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            os.chmod(name, SQLITE_FILE_MODE)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
-    """Take transaction control away from the driver and switch on WAL and foreign keys."""
+    """Take transaction control away from the driver; switch on WAL, foreign keys and
+    ``secure_delete`` (deleted rows are overwritten, not left in free pages)."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -155,6 +193,47 @@ class Database:
     def is_sqlite(self) -> bool:
         """Whether the current app stores its data in SQLite."""
         return self.engine.dialect.name == "sqlite"
+
+    def lock_survey(self, survey_id: int, *, exclusive: bool = False) -> None:
+        """Order this transaction against other writers of one survey's ballots (PostgreSQL).
+
+        Submissions and mixes take the lock shared, so they never wait for each other; a state
+        change (closing, going live) takes it exclusively, so it waits for the submissions in
+        flight and no submission lands after a close has mixed the box. A transaction-level
+        advisory lock writes nothing to the survey's row. On SQLite every write transaction is
+        already exclusive (``BEGIN IMMEDIATE``), so there is nothing to do.
+        """
+        session = self.session
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(
+            text(f"SELECT {function}(:kind, :survey)"),
+            {"kind": _SURVEY_LOCK_CLASS, "survey": survey_id},
+        )
+
+    def truncate_wal(self, *, wait: bool = False) -> bool:
+        """Copy SQLite's write-ahead log into the database and empty it; True when done.
+
+        Run after a mix: the log holds earlier versions of the pages a mix rewrote. A checkpoint
+        that truncates must wait for every reader of the log; under load that could hold a
+        worker for seconds, so unless ``wait`` it gives up at once and the next mix tries again
+        (the log restarts from its beginning anyway once it is fully checkpointed). A no-op on
+        PostgreSQL.
+        """
+        if not self.is_sqlite:
+            return True
+        with self.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            cursor = raw.cursor()
+            try:
+                if not wait:
+                    cursor.execute("PRAGMA busy_timeout=0")
+                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+                cursor.close()
+        return busy == 0
 
 
 db = Database()

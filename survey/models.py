@@ -7,10 +7,17 @@ Anonymity is a property of this schema, not of the code that uses it:
   column in common with ``access_code`` or a foreign key to it, their ids are random 128-bit
   values, their only date is the day, and on SQLite they are ``WITHOUT ROWID`` tables, so not even
   storage order tells which response came after which code was used.
-* ``answer_tally``, ``total_tally`` and ``respondent_tally`` are counts kept in the same
-  transaction as each response, so reports cost branches × items, not responses.
+* ``sealed_ballot`` is the ballot box between the two: the transaction that uses a code drops
+  the ballot there encrypted and padded, and a later *mix* moves ballots into ``response``,
+  ``answer``, ``comment`` and the tallies in shuffled batches of at least the survey's
+  threshold (:mod:`survey.services.ballot_box`), so that not even the storage engine's own
+  records (a WAL commit, a PostgreSQL ``xmin``, page order) pair a code with its answers.
+* ``answer_tally``, ``total_tally`` and ``respondent_tally`` are counts kept by each mix, so
+  reports cost branches × items, not responses. On SQLite they too are ``WITHOUT ROWID``: a
+  rowid would say which tally row the first respondent of a cell created.
 
-``tests/survey/test_anonymity.py`` reads this schema and proves the separation.
+``tests/survey/test_anonymity.py`` reads this schema and proves the separation;
+``tests/survey/test_storage_anonymity.py`` attacks what the storage engine keeps below it.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -118,7 +127,7 @@ class Survey(Base):
     """One measured stage of a campaign, with its questionnaire."""
 
     __tablename__ = "survey"
-    __table_args__ = (CheckConstraint("threshold >= 1", name="threshold_positive"),)
+    __table_args__ = (CheckConstraint("threshold >= 3", name="threshold_at_least_three"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
@@ -140,6 +149,10 @@ class Survey(Base):
     min_rank_respondents: Mapped[int] = mapped_column(Integer, default=30)
     #: Responses received in test mode are marked as test and wiped when the survey goes live.
     is_test_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Results have been visible at least once (live while open, or closed). From then on a
+    #: close leaves groups of fewer than ``threshold`` new ballots sealed: counting them would
+    #: change a published figure by fewer than ``threshold`` people.
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
 
@@ -197,8 +210,14 @@ class Survey(Base):
         return next((c for c in self.categories if c.key == key), None)
 
     def has_responses_select(self):
-        """A query for whether any response exists (the questionnaire is then locked)."""
-        return select(Response.id).where(Response.survey_id == self.id).limit(1)
+        """A query for whether any ballot exists, counted or still sealed in the ballot box (the
+        questionnaire is then locked, and its threshold and results setting may only tighten)."""
+        return (
+            select(Response.id)
+            .where(Response.survey_id == self.id)
+            .union_all(select(SealedBallot.id).where(SealedBallot.survey_id == self.id))
+            .limit(1)
+        )
 
 
 class ScaleOption(Base):
@@ -288,6 +307,24 @@ class CodeBatch(Base):
     category: Mapped[RespondentCategory] = relationship()
 
 
+class BranchMembers(Base):
+    """How many people of one respondent category a branch has (its members, its public).
+
+    Entered with the branch list. Minting more codes for a cell than it has members is the
+    ballot box's one classic attack (flooding a mix with ballots the office controls), so it
+    needs a stated reason and shows on the supervisors' oversight page.
+    """
+
+    __tablename__ = "branch_members"
+
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branch.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The key of a respondent category, as surveys name it (``member``, ``public``).
+    category_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class AccessCode(Base):
     """A one-time code: who may answer. It records that it was used and nothing else."""
 
@@ -303,6 +340,30 @@ class AccessCode(Base):
     is_used: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class SealedBallot(Base):
+    """A ballot in the box: encrypted, padded to one size per survey, waiting to be mixed.
+
+    Written in the transaction that uses the code, so it carries the same WAL commit or
+    ``xmin`` as the code's row; that is why nothing here is readable without the key, which
+    lives outside the database. Only the *group* it will be mixed in is in the clear (branch,
+    category and source: the code's own scope). Deleted by the mix that counts it.
+    """
+
+    __tablename__ = "sealed_ballot"
+    __table_args__ = (
+        Index("ix_sealed_ballot_group", "survey_id", "branch_id", "category_id", "source"),
+        {"sqlite_with_rowid": False},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("respondent_category.id"))
+    source: Mapped[Source] = mapped_column(_enum(Source, "sealed_source"))
+    #: Version byte, nonce and AES-GCM ciphertext of the padded ballot.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Response(Base):
     """What one respondent answered. No column links it to a code, a person or a moment."""
 
@@ -313,7 +374,8 @@ class Response(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("respondent_category.id"))
-    #: The day only: an exact time could be matched against server logs or code-use order.
+    #: The day of the mix that counted it, the same for its whole batch: even the day it was
+    #: sent would pick it out of a batch that spans midnight.
     submitted_on: Mapped[date] = mapped_column(Date)
     source: Mapped[Source] = mapped_column(_enum(Source, "response_source"))
     #: Received while the survey was in test mode; wiped when it goes live.
@@ -356,6 +418,7 @@ class AnswerTally(Base):
     """
 
     __tablename__ = "answer_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
@@ -378,6 +441,7 @@ class TotalTally(Base):
     """Complete responses per survey × branch × category × total score (for Cronbach's alpha)."""
 
     __tablename__ = "total_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
@@ -395,6 +459,7 @@ class RespondentTally(Base):
     """Responses per survey × branch × category × source: turnout and group sizes."""
 
     __tablename__ = "respondent_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
@@ -445,11 +510,25 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class UserSession(Base):
+    """A signed-in session, so that signing out (or a password reset) ends it on the server.
+
+    The cookie holds the random token; only its hash is stored.
+    """
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Throttle(Base):
     """Failure counts for back-off on logins and code entry, shared by every app server.
 
     Keys are keyed hashes (of a username, or of a client address for code guessing) and rows
-    expire with their window; nothing here concerns a successful respondent.
+    expire with their window; nothing here concerns a successful respondent. Times are kept to
+    the minute only.
     """
 
     __tablename__ = "throttle"
@@ -472,14 +551,18 @@ class AuditEntry(Base):
     username: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: Shown on the supervisors' oversight page: an office action that could be used against
+    #: anonymity (codes beyond a cell's members or during an open survey, a reopened survey).
+    is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BallotDraft(Base):
-    """Paper ballots keyed (or uploaded) but not yet committed as responses.
+    """Paper ballots keyed (or uploaded) but not yet committed to the ballot box.
 
     Holds the first keying and, once done, the blind second keying, so that disagreements are
-    resolved before anything is counted. Paper ballots carry no identity; the draft is deleted
-    in the transaction that commits its ballots.
+    resolved before anything is counted. Stored sealed with the ballot box's key: a draft lists
+    ballots in the order they were keyed, which no copy of the database may keep readable.
+    Deleted in the transaction that commits its ballots.
     """
 
     __tablename__ = "ballot_draft"
@@ -487,6 +570,6 @@ class BallotDraft(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    #: JSON: {"origin": "grid" | "upload", "first": [rows], "second": [rows] | null}.
-    payload: Mapped[str] = mapped_column(Text)
+    #: Sealed JSON: {"origin": "grid" | "upload", "first": [rows], "second": [rows] | null}.
+    sealed_payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -14,6 +14,7 @@ NAVIGATION = (
     ("results.list_campaigns", _l("Results"), {"admin", "supervisor", "branch_viewer"}),
     ("manage.show_dashboard", _l("Administration"), {"admin"}),
     ("auth.list_audit", _l("Audit log"), {"admin"}),
+    ("auth.list_oversight", _l("Oversight"), {"admin", "supervisor"}),
     ("auth.edit_account", _l("Account"), {"admin", "supervisor", "branch_viewer"}),
     ("auth.logout", _l("Sign out"), {"admin", "supervisor", "branch_viewer"}),
 )

@@ -317,7 +317,7 @@ def add_responses(
     """Store responses through ``record_response`` and commit: ``answers`` maps an option key to
     how many respondents chose it on every item; ``per_item`` overrides it for some items (each
     item's counts must then add up to the same number of respondents)."""
-    from survey.services.responses import record_response
+    from tests.helpers.results import record_response
 
     items = {item.key: item for item in survey.items}
     plans: dict[str, list[str]] = {}

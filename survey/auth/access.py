@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import ApiToken, Branch, Role, User
+from survey.models import ApiToken, Branch, Role, User, UserSession
+
+#: Key of the signed-in session's token in the session cookie.
+SESSION_KEY = "sid"
 
 
 def token_hash(token: str) -> str:
@@ -39,22 +43,35 @@ def _user_from_token() -> User | None:
     return row.user
 
 
+def session_lifetime() -> timedelta:
+    """How long a signed-in session lasts (``CEPING_SESSION_SECONDS``)."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=int(lifetime))
+
+
+def _user_from_session() -> User | None:
+    """The user whose server-side session the cookie names, if it is still open.
+
+    Signing out, a password change or reset, and deactivation delete the server-side row, so a
+    copied cookie stops working at once.
+    """
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        return None
+    since = datetime.now(UTC).replace(tzinfo=None) - session_lifetime()
+    user = db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == token_hash(token), UserSession.created_at > since)
+    )
+    return user if user is not None and user.is_active else None
+
+
 def load_user() -> None:
     """Set ``g.user`` from the session, or for the API from a bearer token."""
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = db.session.get(User, user_id)
-        # A password change bumps the session version, signing out every other session.
-        if user is not None and user.is_active and session.get("auth") == session_marker(user):
-            g.user = user
+    g.user = _user_from_session()
     if g.user is None and request.path.startswith("/api/"):
         g.user = _user_from_token()
-
-
-def session_marker(user: User) -> str:
-    """A value tied to the user's current password hash, stored in the session at sign-in."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def require_roles(*roles: Role) -> Callable:

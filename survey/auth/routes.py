@@ -10,7 +10,7 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from survey.auth import bp
-from survey.auth.access import require_roles, session_marker
+from survey.auth.access import SESSION_KEY, require_roles
 from survey.auth.forms import LoginForm, LogoutForm, PasswordForm, RevokeTokenForm, TokenForm
 from survey.auth.passwords import MIN_LENGTH
 from survey.errors import render_error
@@ -32,13 +32,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _start_session(user: User) -> None:
-    """A fresh session for ``user``: nothing from before sign-in survives (session fixation)."""
+    """A fresh session for ``user``: nothing from before sign-in survives (session fixation),
+    and the server keeps the session's row, which signing out deletes."""
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
-    session["user_id"] = user.id
-    session["auth"] = session_marker(user)
+    session[SESSION_KEY] = accounts.open_session(user)
     session.permanent = True
 
 
@@ -84,9 +84,7 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
-    user = g.get("user")
-    if user is not None:
-        accounts.record_logout(user)
+    accounts.logout(g.get("user"), session.get(SESSION_KEY))
     language = session.get("lang")
     session.clear()
     if language:
@@ -121,8 +119,9 @@ def edit_account():
     token_form = TokenForm(prefix="token", formdata=None)
     if request.method == "POST":
         if password_form.validate_on_submit():
-            accounts.change_password(g.user, password_form.new_password.data)
-            session["auth"] = session_marker(g.user)
+            accounts.change_password(
+                g.user, password_form.new_password.data, keep_session=session.get(SESSION_KEY)
+            )
             flash(_("Your password has been changed. Other sessions have been signed out."), "info")
             return redirect(url_for("auth.edit_account"))
         return _render_account(password_form, token_form, status=400)
@@ -159,14 +158,26 @@ def revoke_token(token_id: int):
     return redirect(url_for("auth.edit_account"))
 
 
+def _audit_page(flagged_only: bool, endpoint: str):
+    page_number = request.args.get("page", 1, type=int)
+    if page_number is None or page_number < 1:
+        page_number = 1
+    page = audit.page_of_entries(page_number, AUDIT_PAGE_SIZE, flagged_only=flagged_only)
+    if page_number > 1 and not page.entries:
+        abort(404)
+    return render_template("auth/audit.html", page=page, oversight=flagged_only, endpoint=endpoint)
+
+
 @bp.route("/audit")
 @require_roles(Role.ADMIN)
 def list_audit():
     """The audit log, newest first, a page at a time."""
-    page_number = request.args.get("page", 1, type=int)
-    if page_number is None or page_number < 1:
-        page_number = 1
-    page = audit.page_of_entries(page_number, AUDIT_PAGE_SIZE)
-    if page_number > 1 and not page.entries:
-        abort(404)
-    return render_template("auth/audit.html", page=page)
+    return _audit_page(False, "auth.list_audit")
+
+
+@bp.route("/oversight")
+@require_roles(Role.ADMIN, Role.SUPERVISOR)
+def list_oversight():
+    """The office actions the supervision group should see: codes minted while a survey was
+    open or beyond a group's members (with the reason given), and surveys reopened."""
+    return _audit_page(True, "auth.list_oversight")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
@@ -22,9 +21,15 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Branch, InvalidTransition, Role, Survey, SurveyState, User
-from survey.services import audit
+from survey.services import ballot_box, surveys
 from survey.services.branches import import_branches
-from survey.services.codes import mint_batch, slip_url
+from survey.services.codes import (
+    MintedBatch,
+    MintRefused,
+    mint_codes,
+    mint_problems,
+    slip_url,
+)
 from survey.services.definitions import export_definition, load_definition
 from survey.services.imports import Problem, Rejected, import_ballots, read_ballots, read_table
 
@@ -121,25 +126,32 @@ def export_survey_command(slug: str, output: str | None) -> None:
     click.echo(_("Wrote %(file)s.", file=output))
 
 
-def _write_atomically(path: Path, write, encoding: str, before_rename=None) -> None:
+def _temporary_of(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _write_atomically(path: Path, write, encoding: str, keep_temporary: bool = False) -> None:
     """Write a file under a temporary name in the same folder, then rename it into place.
 
-    ``before_rename`` runs after the file is complete and before it appears under its name (the
-    database commit), so a failure on either side leaves neither a partial file nor a half-done
-    change. The temporary file is created readable by its owner only.
+    With ``keep_temporary`` the complete file stays under its temporary name until
+    :func:`_move_into_place` (after the database commit), so a failure on either side leaves
+    neither a partial file nor a half-done change. The file is readable by its owner only.
     """
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
+    temporary = _temporary_of(path)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding=encoding, newline="") as handle:
             write(handle)
-        if before_rename is not None:
-            before_rename()
-        os.replace(temporary, path)
+        if not keep_temporary:
+            os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _move_into_place(path: Path) -> None:
+    """Give a file kept by :func:`_write_atomically` its name."""
+    os.replace(_temporary_of(path), path)
 
 
 @click.command("mint-codes")
@@ -155,33 +167,36 @@ def _write_atomically(path: Path, write, encoding: str, before_rename=None) -> N
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write."
 )
+@click.option(
+    "--reason",
+    help="Why, when the survey is open or a group would get more codes than it has members.",
+)
 def mint_codes_command(
-    slug: str, branch_code: str | None, category_key: str | None, count: int, output: str
+    slug: str,
+    branch_code: str | None,
+    category_key: str | None,
+    count: int,
+    output: str,
+    reason: str | None,
 ) -> None:
     """Mint one-time access codes and write them to a CSV file: branch,category,code,url."""
     survey = find_survey(slug)
     path = Path(output)
     errors = []
-    if survey.state is SurveyState.CLOSED:
-        errors.append(_("survey %(survey)s is closed: no new codes", survey=survey.slug))
     if branch_code is None:
         branches = list(
             db.session.scalars(select(Branch).where(Branch.is_active).order_by(Branch.code))
         )
-        if not branches:
-            errors.append(_("there are no active branches; run import-branches first"))
     else:
         branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
         if branch is None:
             errors.append(_('unknown branch "%(code)s"', code=branch_code))
-        elif not branch.is_active:
-            errors.append(_('branch "%(code)s" is inactive', code=branch_code))
-        branches = [branch]
+        branches = [branch] if branch is not None else []
     if category_key is None:
         categories = list(survey.categories)
     else:
-        categories = [survey.category(category_key)]
-        if categories[0] is None:
+        categories = [c for c in survey.categories if c.key == category_key]
+        if not categories:
             errors.append(
                 _(
                     'unknown category "%(key)s" (categories: %(known)s)',
@@ -189,6 +204,9 @@ def mint_codes_command(
                     known=", ".join(c.key for c in survey.categories),
                 )
             )
+    cells = [(branch, category) for branch in branches for category in categories]
+    if not errors:
+        errors += mint_problems(survey, cells, count)
     if path.exists():
         errors.append(_("%(file)s already exists: choose a new file name", file=output))
     elif not path.parent.is_dir():
@@ -197,57 +215,111 @@ def mint_codes_command(
         fail(errors)
 
     base_url = current_app.config["CEPING_BASE_URL"]
-    rows = []
-    with db.transaction():
-        for branch in branches:
-            for category in categories:
-                batch, codes = mint_batch(survey, branch, category, count)
-                rows += [[branch.code, category.key, c, slip_url(base_url, c)] for c in codes]
-        audit.record(
-            "codes.mint",
-            f"survey={survey.slug} batches={len(branches) * len(categories)} codes={len(rows)}",
-        )
 
+    def write_file(minted: list[MintedBatch]) -> None:
         def write(handle) -> None:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(["branch", "category", "code", "url"])
-            writer.writerows(rows)
+            for entry in minted:
+                for code in entry.codes:
+                    row = [entry.batch.branch.code, entry.batch.category.key, code]
+                    writer.writerow([*row, slip_url(base_url, code)])
 
-        # The file is complete before the commit and appears under its name only after it.
-        _write_atomically(path, write, encoding="utf-8-sig", before_rename=db.session.commit)
-    click.echo(_("Minted %(count)d codes into %(file)s.", count=len(rows), file=output))
+        # The file is complete before the commit, and a failure writing it mints nothing.
+        _write_atomically(path, write, encoding="utf-8-sig", keep_temporary=True)
 
-
-def _transition(slug: str, action: str) -> None:
-    """Open or close a survey, with an audit entry; an impossible move is a clear error."""
-    survey = find_survey(slug)
     try:
-        with db.transaction():
-            getattr(survey, action)()
-            audit.record(f"survey.{action}", f"survey={survey.slug}")
+        minted = mint_codes(None, survey, cells, count, reason, before_commit=write_file)
+    except MintRefused as refused:
+        fail([str(refused)])
+    except BaseException:
+        _temporary_of(path).unlink(missing_ok=True)  # the commit failed: these codes never were
+        raise
+    _move_into_place(path)
+    total = sum(len(entry.codes) for entry in minted)
+    click.echo(_("Minted %(count)d codes into %(file)s.", count=total, file=output))
+
+
+def _transition(slug: str, opening: bool) -> None:
+    """Open (draft → open, or closed → open) or close a survey through the same service as the
+    office's page, with the same checks and audit entry; an impossible move is a clear error."""
+    survey = find_survey(slug)
+    reopening = opening and survey.state is SurveyState.CLOSED
+    action = "reopen" if reopening else "open" if opening else "close"
+    try:
+        surveys.change_state(None, survey, action)
     except InvalidTransition:
-        if action == "open":
+        if opening:
             message = _("survey %(survey)s is %(state)s and cannot be opened")
         else:
             message = _("survey %(survey)s is %(state)s and cannot be closed")
         raise click.ClickException(
             message % {"survey": survey.slug, "state": survey.state}
         ) from None
+    except surveys.EditRefused as refused:
+        fail(refused.messages)
     click.echo(_("Survey %(survey)s is now %(state)s.", survey=survey.slug, state=survey.state))
+    held = ballot_box.waiting(survey) if survey.state is SurveyState.CLOSED else 0
+    if held:
+        click.echo(
+            ngettext(
+                "%(num)d answer is held back: it arrived after results were first shown, in a "
+                "group of fewer than %(k)d new answers.",
+                "%(num)d answers are held back: they arrived after results were first shown, "
+                "in groups of fewer than %(k)d new answers.",
+                held,
+                k=survey.threshold,
+            )
+        )
 
 
 @click.command("open-survey")
 @click.argument("slug", metavar="SURVEY")
 def open_survey_command(slug: str) -> None:
     """Start (or resume) accepting responses."""
-    _transition(slug, "open")
+    _transition(slug, opening=True)
 
 
 @click.command("close-survey")
 @click.argument("slug", metavar="SURVEY")
 def close_survey_command(slug: str) -> None:
-    """Stop accepting responses; results of an after-close survey become visible."""
-    _transition(slug, "close")
+    """Stop accepting responses and count the ballot box; after-close results become visible."""
+    _transition(slug, opening=False)
+
+
+@click.command("mix-ballots")
+@click.argument("slug", metavar="[SURVEY]", required=False)
+def mix_ballots_command(slug: str | None) -> None:
+    """Count what the ballot box may count now, for one survey or every survey.
+
+    Submissions and closing mix by themselves; this catches up after a failure (a mix that could
+    not open its ballots leaves them sealed) and is safe to run at any time, on any server.
+    """
+    if slug is None:
+        chosen = list(db.session.scalars(select(Survey).order_by(Survey.slug)))
+    else:
+        chosen = [find_survey(slug)]
+    for survey in chosen:
+        try:
+            counted = ballot_box.mix_survey(survey)
+        except ballot_box.BoxUnreadable:
+            raise click.ClickException(
+                _(
+                    "the ballots of %(survey)s do not open with this SECRET_KEY; use the key "
+                    "they were sealed with",
+                    survey=survey.slug,
+                )
+            ) from None
+        left = ballot_box.waiting(survey)
+        if counted or left:
+            click.echo(
+                _(
+                    "%(survey)s: %(counted)d counted, %(left)d still sealed.",
+                    survey=survey.slug,
+                    counted=counted,
+                    left=left,
+                )
+            )
 
 
 @click.command("import-responses")
@@ -312,6 +384,7 @@ COMMANDS = (
     mint_codes_command,
     open_survey_command,
     close_survey_command,
+    mix_ballots_command,
     import_responses_command,
     load_demo_command,
 )

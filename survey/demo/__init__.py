@@ -85,6 +85,7 @@ def load_demo(seed: int = 2005) -> DemoResult | None:
         evaluation.open()
         ballots = _fill_with_ballots(evaluation, random.Random(seed))
         evaluation.close()
+        evaluation.is_published = True
         satisfaction = _load_survey("satisfaction.yaml")
         satisfaction.open()
         branch = session.scalar(select(Branch).where(Branch.code == "b01"))

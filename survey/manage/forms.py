@@ -358,6 +358,11 @@ class MintForm(SiteForm):
             NumberRange(min=1, max=MAX_MINT, message=_l("Between 1 and %(max)d.", max=MAX_MINT)),
         ],
     )
+    reason = TextAreaField(
+        _l("Reason (needed while the survey is open, or beyond a branch's members)"),
+        validators=[Optional(), Length(max=500)],
+        render_kw={"rows": 2},
+    )
     submit = SubmitField(_l("Mint codes"))
 
     def __init__(self, *args, **kwargs):

@@ -53,7 +53,7 @@ from survey.models import (
     SurveyState,
     User,
 )
-from survey.services import ballot_drafts, slips, surveys, users
+from survey.services import ballot_drafts, codes, slips, surveys, users
 from survey.services.branches import (
     BranchInUse,
     apply_branch_plan,
@@ -609,8 +609,11 @@ def mint_codes(survey_id: int):
     chosen = branches if form.branch.data == 0 else [_get(Branch, form.branch.data)]
     category = next(c for c in survey.categories if c.id == form.category.data)
     try:
-        minted = slips.mint(g.user, survey, chosen, category, form.count.data)
-    except slips.MintRefused as refused:
+        minted = slips.mint(g.user, survey, chosen, category, form.count.data, form.reason.data)
+    except codes.MintNeedsReason as needs:
+        form.reason.errors = [str(needs)]
+        return _codes_page(survey, form, 409)
+    except codes.MintRefused as refused:
         form.form_errors.append(str(refused))
         return _codes_page(survey, form, 409)
     return _slips_page(survey, minted, just_minted=True)

@@ -82,6 +82,7 @@ def turnout_row(row: BranchTurnout) -> dict[str, Any]:
         "paper_ballots": format_decimal(row.paper_ballots),
         "web_responses": format_decimal(row.web_responses),
         "responses": format_decimal(row.responses),
+        "waiting": format_decimal(row.waiting),
         "turnout": _percent(row.turnout_rate),
     }
 

@@ -5,9 +5,11 @@ time (the service layer is never given any). A code travels only in POST bodies:
 carries it in the URL fragment, which browsers never send, and the questionnaire is rendered as
 the response to the POST that entered the code, so no URL, log line or history entry holds one.
 
-Code guessing is slowed down by :mod:`survey.services.throttle`. Its key is an HMAC of the client
-address with the app's secret, so the address itself is never stored, and a row exists only while
-that address has recent failed code entries (it expires with its window).
+Code guessing is slowed down by :mod:`survey.services.throttle`. Its key is a short keyed hash of
+the client address (many addresses share each key), so the address is never stored, and a row
+exists only while that address has recent failed code entries (it expires with its window). A
+code that was already used counts as a failure too: nobody needs to ask many times whether a
+code has been used, and an insider who does is slowed down.
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
 from survey.services import throttle
 from survey.services.codes import normalise
-from survey.services.questionnaires import CategoryRow, Questionnaire, load_questionnaire, refreshed
+from survey.services.questionnaires import Questionnaire, load_questionnaire
 from survey.services.responses import (
     CodeAlreadyUsed,
     CodeScope,
+    LinkNotFound,
     Refusal,
     SurveyNotOpen,
     UnknownCode,
     check_code,
-    record_response,
     resolve_answers,
+    submit_open_link,
     submit_with_code,
 )
 
@@ -90,8 +93,8 @@ def _refusal_page(refusal: Refusal):
 
 
 def _client_key() -> str:
-    """The throttle key of this client: an HMAC of its address, never the address itself."""
-    return throttle.key_for("code", request.remote_addr or "")
+    """The throttle key of this client: a short keyed hash of its address, never the address."""
+    return throttle.address_key("code", request.remote_addr or "")
 
 
 def _too_many_attempts():
@@ -124,18 +127,18 @@ def _too_many_attempts():
 
 
 class _LimitReached(Exception):
-    """This client's unknown code was the one that reached the code-guessing limit."""
+    """This client's failed code entry was the one that reached the code-guessing limit."""
 
 
 def _check_code_counting_failures(entered: str) -> CodeScope:
-    """Look the code up; an unknown or malformed one counts towards this client's back-off.
+    """Look the code up; an unknown, malformed or used one counts towards this client's back-off.
 
-    The guess that reaches the limit is itself refused with 429, so concurrent guesses that all
+    The entry that reaches the limit is itself refused with 429, so concurrent guesses that all
     passed the block check before any was counted still cannot learn more than the limit allows.
     """
     try:
         return check_code(entered)
-    except UnknownCode:
+    except (UnknownCode, CodeAlreadyUsed):
         if throttle.record_failure(_client_key(), throttle.code_entry_policy()):
             raise _LimitReached() from None
         raise
@@ -319,26 +322,6 @@ def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
     return make_response_form(survey, with_code=False, choose_category=len(survey.categories) > 1)
 
 
-def _store_link_response(
-    survey: Questionnaire,
-    branch_id: int,
-    category: CategoryRow,
-    answers: dict[int, int],
-    comment: str | None,
-) -> None:
-    """Store one open-link response, re-checking in the write transaction that it may be."""
-    with db.transaction() as session:
-        branch = session.get(Branch, branch_id, populate_existing=True)
-        if branch is None or not branch.is_active:
-            abort(404)
-        survey = refreshed(survey)
-        if survey is None or survey.access is not Access.LINK:
-            abort(404)
-        if not survey.is_open:
-            raise SurveyNotOpen(survey)
-        record_response(survey, branch_id, category.id, answers, comment)
-
-
 @bp.get("/s/<survey_slug>/<branch_code>")
 def show_link_form(survey_slug: str, branch_code: str):
     """An open-link questionnaire for one branch: no code; duplicates only discouraged."""
@@ -372,7 +355,9 @@ def submit_link_response(survey_slug: str, branch_code: str):
         abort(422)
     slug = survey.slug
     try:
-        _store_link_response(survey, branch.id, category, answers, form.comment_text())
+        submit_open_link(survey, branch.id, category.id, answers, form.comment_text())
+    except LinkNotFound:
+        abort(404)
     except SurveyNotOpen as refusal:
         return _refusal_page(refusal)
     response = redirect(url_for("respond.show_thanks"), code=303)

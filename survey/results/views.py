@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from survey.results import charts
 from survey.results.charts import (
@@ -141,6 +142,48 @@ def headline_text(headline: dict[str, Any] | None) -> str | None:
     )
 
 
+def ballot_box_sentence(report: dict[str, Any]) -> str | None:
+    """What the ballot box still holds, and why it is not counted yet."""
+    box = report.get("ballot_box") or {}
+    k = report["threshold"]
+    if box.get("held_back"):
+        return ngettext(
+            "%(num)d answer is held back, sealed and uncounted: it arrived after the results "
+            "were first shown, in a group of fewer than %(k)d new answers, and counting it "
+            "would show how those people answered. Reopening the survey lets it be counted "
+            "with later answers.",
+            "%(num)d answers are held back, sealed and uncounted: they arrived after the "
+            "results were first shown, in groups of fewer than %(k)d new answers, and counting "
+            "them would show how those people answered. Reopening the survey lets them be "
+            "counted with later answers.",
+            box["held_back"],
+            k=k,
+        )
+    if box.get("waiting"):
+        return ngettext(
+            "%(num)d answer is waiting, sealed, to be counted: answers are counted in shuffled "
+            "batches of at least %(k)d from the same branch and category, so that the figures "
+            "never change by fewer than %(k)d people.",
+            "%(num)d answers are waiting, sealed, to be counted: answers are counted in "
+            "shuffled batches of at least %(k)d from the same branch and category, so that the "
+            "figures never change by fewer than %(k)d people.",
+            box["waiting"],
+            k=k,
+        )
+    return None
+
+
+def tests_scope_sentence(report: dict[str, Any]) -> str | None:
+    """Which branches the tests compare, when some are hidden."""
+    if not report.get("suppressed_branches"):
+        return None
+    return _(
+        "These tests compare the branches whose figures are shown; the %(hidden)d hidden "
+        "branches are left out, so that their answers cannot be worked out from the results.",
+        hidden=report["suppressed_branches"],
+    )
+
+
 def sealed_message() -> str:
     """What a sealed survey's pages say instead of results."""
     return _(
@@ -238,6 +281,8 @@ class SurveyResults:
     respondents: int
     threshold: int
     headline: str | None
+    ballot_box: str | None = None
+    tests_scope: str | None = None
 
 
 def survey_results(report: dict[str, Any], item: str) -> SurveyResults:
@@ -271,6 +316,8 @@ def survey_results(report: dict[str, Any], item: str) -> SurveyResults:
         respondents=report["respondents"],
         threshold=report["threshold"],
         headline=None if overall["suppressed"] else headline_text(overall["headline"]),
+        ballot_box=ballot_box_sentence(report),
+        tests_scope=tests_scope_sentence(report) if omnibus else None,
     )
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from survey.auth.access import token_hash
+from survey.auth.access import session_lifetime, token_hash
 from survey.auth.passwords import hash_password, needs_rehash, verify_password
 from survey.db import db
-from survey.models import ApiToken, User
+from survey.models import ApiToken, User, UserSession
 from survey.services import audit, throttle
 
 #: Longest username kept in an audit entry for a failed sign-in (the column holds 80).
@@ -85,15 +85,56 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def record_logout(user: User) -> None:
-    """Leave an audit entry for a sign-out."""
-    _record("auth.logout", "", user=user)
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def change_password(user: User, new_password: str) -> None:
-    """Set a new password; every session signed in with the old one stops working."""
+def open_session(user: User) -> str:
+    """Start a server-side session for ``user``; returns the token the cookie carries (its hash
+    is all that is stored). Sessions past their lifetime are forgotten on the way."""
+    token = secrets.token_urlsafe(32)
+    with db.transaction() as session:
+        session.execute(
+            delete(UserSession).where(UserSession.created_at < _now() - session_lifetime())
+        )
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=_now()))
+    return token
+
+
+def end_sessions(user: User, keep: str | None = None) -> None:
+    """End every session of ``user`` (but the one whose token is ``keep``), inside the caller's
+    transaction."""
+    query = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(UserSession.token_hash != token_hash(keep))
+    db.session.execute(query.execution_options(synchronize_session=False))
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every live API token of ``user``, inside the caller's transaction; returns how
+    many."""
+    return db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_on.is_(None))
+        .values(revoked_on=date.today())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def logout(user: User | None, token: str | None) -> None:
+    """End the session whose token is ``token`` on the server, and audit the sign-out."""
+    with db.transaction() as session:
+        if token:
+            session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+        if user is not None:
+            audit.record("auth.logout", "", user=user)
+
+
+def change_password(user: User, new_password: str, keep_session: str | None = None) -> None:
+    """Set a new password; every other session of the user ends."""
     with db.transaction():
         user.password_hash = hash_password(new_password)
+        end_sessions(user, keep=keep_session)
         audit.record("auth.password_change", "", user=user)
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from survey.db import db
 from survey.models import AuditEntry, User
 
 
-def record(action: str, detail: str = "", user: User | None = None) -> AuditEntry:
-    """Add an audit entry inside the caller's transaction (``user`` None: the command line)."""
+def record(
+    action: str, detail: str = "", user: User | None = None, *, flagged: bool = False
+) -> AuditEntry:
+    """Add an audit entry inside the caller's transaction (``user`` None: the command line).
+
+    ``flagged`` entries also appear on the supervisors' oversight page: office actions that
+    could be turned against anonymity.
+    """
     entry = AuditEntry(
         # Naive UTC: the column has no time zone on either backend.
         at=datetime.now(UTC).replace(tzinfo=None),
@@ -20,6 +26,7 @@ def record(action: str, detail: str = "", user: User | None = None) -> AuditEntr
         username=user.username if user is not None else None,
         action=action,
         detail=detail,
+        is_flagged=flagged,
     )
     db.session.add(entry)
     return entry
@@ -60,12 +67,15 @@ class AuditPage:
         return self.number < self.pages
 
 
-def page_of_entries(number: int, size: int = 50) -> AuditPage:
-    """Page ``number`` (from 1) of the audit log, newest first, for the admins' audit page."""
+def page_of_entries(number: int, size: int = 50, *, flagged_only: bool = False) -> AuditPage:
+    """Page ``number`` (from 1) of the audit log, newest first, for the admins' audit page; with
+    ``flagged_only``, of the flagged entries, for the supervisors' oversight page."""
     number = max(1, number)
-    total = db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    condition = AuditEntry.is_flagged.is_(True) if flagged_only else true()
+    total = db.session.scalar(select(func.count()).select_from(AuditEntry).where(condition)) or 0
     entries = db.session.scalars(
         select(AuditEntry)
+        .where(condition)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(size)
         .offset((number - 1) * size)

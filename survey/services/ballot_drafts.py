@@ -3,9 +3,13 @@
 Keying errors are the main risk of paper ballots, so the office keys every batch twice. The first
 keying is kept as a :class:`~survey.models.BallotDraft`, not as responses; the second keyer types
 the same paper forms without seeing the first keying; cell-by-cell disagreements are shown and
-must each be resolved against the paper. Only then are the ballots stored, through
-``record_response(source=PAPER)``, all in one transaction that also deletes the draft. An
-uploaded ballots file becomes a draft too, committed once the office has seen its preview.
+must each be resolved against the paper. Only then are the ballots dropped into the ballot box
+as paper ballots, all in one transaction that also deletes the draft, and mixed like any other.
+An uploaded ballots file becomes a draft too, committed once the office has seen its preview.
+
+A draft lists ballots in the order they were keyed, with their comments: it is stored sealed with
+the ballot box's key, so neither the database nor what remains of a deleted draft in it can be
+read without ``SECRET_KEY``.
 
 Rows are stored as the cells of a ballots file (``branch`` code, ``category`` key, one option key
 per item key, optional ``comment``), so :func:`survey.services.imports.parse_ballots` checks
@@ -25,7 +29,7 @@ from sqlalchemy import delete, select
 
 from survey.db import db
 from survey.models import BallotDraft, Survey, User
-from survey.services import audit
+from survey.services import audit, ballot_box
 from survey.services.imports import (
     Ballot,
     Problem,
@@ -40,6 +44,8 @@ GRID = "grid"
 UPLOAD = "upload"
 #: Most ballots one draft holds (a sitting is a few hundred people).
 MAX_BALLOTS = 2000
+#: Associated data of a sealed draft: it can only be opened as a draft.
+SEALED_AS = b"ballot draft v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +105,11 @@ def check_rows(
 
 def payload(draft: BallotDraft) -> dict[str, Any]:
     """The draft's stored rows and keyings."""
-    return json.loads(draft.payload)
+    return json.loads(ballot_box.unseal_bytes(draft.sealed_payload, SEALED_AS))
+
+
+def _sealed(data: dict[str, Any]) -> bytes:
+    return ballot_box.seal_bytes(json.dumps(data, ensure_ascii=False).encode(), SEALED_AS)
 
 
 def create_draft(
@@ -119,7 +129,7 @@ def create_draft(
         draft = BallotDraft(
             survey_id=survey.id,
             created_by=actor.id,
-            payload=json.dumps(data, ensure_ascii=False),
+            sealed_payload=_sealed(data),
             created_at=datetime.now(UTC).replace(tzinfo=None),
         )
         session.add(draft)
@@ -165,7 +175,7 @@ def record_second_keying(
         return []
     data["second"] = rows
     with db.transaction():
-        draft.payload = json.dumps(data, ensure_ascii=False)
+        draft.sealed_payload = _sealed(data)
         audit.record(
             "ballots.verify",
             f"survey={survey.slug} draft={draft.id} disagreements={len(found)}",
@@ -208,10 +218,12 @@ def commit(
     rows: list[dict[str, str]],
     lines: list[int] | None = None,
 ) -> int:
-    """Store the ballots as paper responses and delete the draft, all or nothing. Returns count.
+    """Drop the ballots into the box as paper ballots and delete the draft, all or nothing;
+    then mix. Returns the count.
 
     The draft is deleted first with a row-count check, so two people committing the same draft
-    at once store its ballots once.
+    at once store its ballots once. On SQLite the deleted draft is overwritten (secure_delete)
+    and the write-ahead log emptied after the commit.
     """
     data = payload(draft)
     source = data.get("source") or _("ballots")
@@ -233,6 +245,8 @@ def commit(
             user=actor,
         )
     session.expunge(draft)
+    ballot_box.mix_survey(survey)
+    db.truncate_wal(wait=True)
     return len(ballots)
 
 
@@ -241,6 +255,7 @@ def discard(actor: User, survey: Survey, draft: BallotDraft) -> None:
     with db.transaction() as session:
         session.delete(draft)
         audit.record("ballots.discard", f"survey={survey.slug} draft={draft.id}", user=actor)
+    db.truncate_wal(wait=True)
 
 
 def pending_drafts(survey: Survey) -> list[DraftSummary]:

@@ -1,26 +1,35 @@
 """Importing the list of branches: a preview of what would change, then all of it or nothing.
 
-A file has the header ``code,name[,parent]``. A parent is the code of a branch in the same file or
-already in the database. A code already in the database updates that branch's name and parent.
+A file has the header ``code,name[,parent][,members:KEY…]``. A parent is the code of a branch in
+the same file or already in the database. A code already in the database updates that branch's
+name and parent. A ``members:KEY`` column gives how many people of the respondent category KEY
+(``members:member``, ``members:public``) the branch has; minting more codes than that for a
+group needs a stated reason (:func:`survey.services.codes.mint_concerns`). A blank cell leaves
+the number as it was.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import Branch, User
+from survey.models import Branch, BranchMembers, User
 from survey.services import audit
-from survey.services.imports import Problem, Rejected, Table
+from survey.services.imports import Problem, Rejected, Table, folded
 
 #: Branch codes: letters, digits, "_", "." and "-", starting with a letter or digit. They appear
 #: in spreadsheets, so a leading "=", "+", "-" or "@" (a formula to Excel) is impossible.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
 NAME_LENGTH = 200
+#: Columns giving a branch's members of one respondent category: ``members:`` + category key.
+MEMBERS_PREFIX = "members:"
+#: Category keys, as in survey definitions.
+_CATEGORY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,10 @@ class BranchChange:
     #: For a change: the name and parent code before it.
     old_name: str | None = None
     old_parent: str | None = None
+    #: Members per category key the file gives (blank cells are left out).
+    members: tuple[tuple[str, int], ...] = ()
+    #: For a change: the members per category key before it.
+    old_members: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -48,10 +61,44 @@ class BranchPlan:
     sets_parents: bool = False
 
 
+def _members_columns(header: list[str]) -> list[str]:
+    """The ``members:KEY`` columns of a header, as written."""
+    return [h for h in header if folded(h).startswith(MEMBERS_PREFIX)]
+
+
+def _members_key(column: str) -> str:
+    """The category key of a ``members:KEY`` column, as written (keys are case-sensitive)."""
+    return unicodedata.normalize("NFKC", column).strip()[len(MEMBERS_PREFIX) :].strip()
+
+
+def _read_members(table: Table, row, columns: list[str]) -> tuple[list, list]:
+    """A row's members per category key, and its problems as (column, message)."""
+    found, problems = [], []
+    for column in columns:
+        key = _members_key(column)
+        value = row.get(column)
+        if not _CATEGORY_KEY.fullmatch(key):
+            continue  # reported once, for the header
+        if not value:
+            continue
+        if not value.isdigit():
+            problems.append((column, _('"%(value)s" is not a number of people', value=value)))
+        else:
+            found.append((key, int(value)))
+    return found, problems
+
+
 def plan_branches(table: Table) -> BranchPlan:
     """Check a branches table against the database and list what applying it would change."""
     plan = BranchPlan()
-    plan.problems += table.check_header(["code", "name", "parent"], ["code", "name"])
+    members_columns = _members_columns(table.header)
+    plan.problems += table.check_header(
+        ["code", "name", "parent", *members_columns], ["code", "name"]
+    )
+    for column in members_columns:
+        if not _CATEGORY_KEY.fullmatch(_members_key(column)):
+            message = _('"%(column)s" names no category key', column=column)
+            plan.problems.append(Problem(table.source, table.header_line, column, message))
     if plan.problems:
         return plan
     plan.problems += table.extra_cells()
@@ -64,13 +111,17 @@ def plan_branches(table: Table) -> BranchPlan:
 
     first_line: dict[str, int] = {}
     rows = []
+    members: dict[str, tuple[tuple[str, int], ...]] = {}
     for row in table.rows:
         code, name, parent = row.get("code"), row.get("name"), row.get("parent") or None
         row_problems = _check_row(code, name, first_line.get(code))
+        found, member_problems = _read_members(table, row, members_columns)
+        row_problems += member_problems
         first_line.setdefault(code, row.line)
         plan.problems += (Problem(table.source, row.line, f, m) for f, m in row_problems)
         if not row_problems:
             rows.append((row.line, code, name, parent))
+            members[code] = tuple(sorted(found))
 
     # Parents after the import: the database's, overridden by the file's.
     parents = {b.code: code_of.get(b.parent_id) for b in existing}
@@ -92,18 +143,42 @@ def plan_branches(table: Table) -> BranchPlan:
         plan.problems.sort(key=Problem.order)
         return plan
 
+    known = _known_members()
     for line, code, name, parent in rows:
         branch = by_code.get(code)
         if branch is None:
-            plan.to_add.append(BranchChange(line, code, name, parent))
+            plan.to_add.append(BranchChange(line, code, name, parent, members=members[code]))
             continue
         old_parent = code_of.get(branch.parent_id)
-        if branch.name == name and old_parent == parents[code]:
+        before = known.get(branch.id, {})
+        after = tuple(sorted({**before, **dict(members[code])}.items()))
+        if (
+            branch.name == name
+            and old_parent == parents[code]
+            and after == tuple(sorted(before.items()))
+        ):
             plan.unchanged += 1
         else:
-            change = BranchChange(line, code, name, parents[code], branch.name, old_parent)
+            change = BranchChange(
+                line,
+                code,
+                name,
+                parents[code],
+                branch.name,
+                old_parent,
+                members=members[code],
+                old_members=tuple(sorted(before.items())),
+            )
             plan.to_change.append(change)
     return plan
+
+
+def _known_members() -> dict[int, dict[str, int]]:
+    """Members per branch id and category key, as stored."""
+    found: dict[int, dict[str, int]] = {}
+    for row in db.session.scalars(select(BranchMembers)):
+        found.setdefault(row.branch_id, {})[row.category_key] = row.count
+    return found
 
 
 def _check_row(code: str, name: str, earlier_line: int | None) -> list[tuple[str, str]]:
@@ -155,6 +230,14 @@ def apply_branch_plan(plan: BranchPlan, user: User | None = None) -> None:
     session.flush()
     for change in [*plan.to_add, *plan.to_change]:
         by_code[change.code].parent = by_code[change.parent] if change.parent else None
+        for key, count in change.members:
+            row = session.get(BranchMembers, (by_code[change.code].id, key))
+            if row is None:
+                session.add(
+                    BranchMembers(branch_id=by_code[change.code].id, category_key=key, count=count)
+                )
+            else:
+                row.count = count
     audit.record(
         "branches.import", f"added={len(plan.to_add)} updated={len(plan.to_change)}", user=user
     )

@@ -4,17 +4,36 @@ A code is 15 symbols from a 31-letter alphabet without look-alikes (no 0/O, 1/I/
 bits from :mod:`secrets`, printed in three groups of five for reading aloud: ``K7QMX-4HBTZ-9WREC``.
 With 10,000 live codes and 10⁹ guesses the expected number of hits is below 10⁻⁹.
 Only a SHA-256 of the normalised code is stored.
+
+Minting is also the one way the office could attack the ballot box: codes made for a group
+beyond its members, used around one person's answer, would fill that person's batch with ballots
+the office knows (*flooding*). So :func:`mint_codes` asks for a stated reason when a group would
+get more codes than the branch has members of that category, or when the survey is open, and
+such mints are flagged for the supervisors' oversight page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
 
 from survey.db import db
-from survey.models import AccessCode, Branch, CodeBatch, RespondentCategory, Survey
+from survey.models import (
+    AccessCode,
+    Branch,
+    BranchMembers,
+    CodeBatch,
+    RespondentCategory,
+    Survey,
+    SurveyState,
+    User,
+)
+from survey.services import audit
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 GROUPS = 3
@@ -43,13 +62,6 @@ def looks_like_code(entered: str) -> bool:
 def code_hash(entered: str) -> str:
     """The stored form of a code."""
     return hashlib.sha256(normalise(entered).encode("ascii", "replace")).hexdigest()
-
-
-def find_code(entered: str) -> AccessCode | None:
-    """The code row for what the respondent typed, or None."""
-    if not looks_like_code(entered):
-        return None
-    return db.session.scalar(select(AccessCode).where(AccessCode.code_hash == code_hash(entered)))
 
 
 def mint_batch(
@@ -92,3 +104,147 @@ def mint_batch(
 def slip_url(base_url: str, code: str) -> str:
     """The address on a slip: the start page with the code in the fragment, never sent to us."""
     return f"{base_url}/#code={code}"
+
+
+# ---- minting for the office -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MintedBatch:
+    """A batch with its plain codes, known only while answering the mint request."""
+
+    batch: CodeBatch
+    codes: list[str]
+
+
+class MintRefused(Exception):
+    """Codes that cannot be minted as asked; the message says why."""
+
+
+class MintNeedsReason(MintRefused):
+    """Codes that may be minted only with a stated reason; ``concerns`` say why."""
+
+    def __init__(self, concerns: list[str]):
+        self.concerns = concerns
+        super().__init__(_("State a reason to mint these codes: %(why)s", why="; ".join(concerns)))
+
+
+def issued_codes(survey: Survey) -> dict[tuple[int, int], int]:
+    """Codes that can still be or have been used, per (branch id, category id)."""
+    counted = or_(CodeBatch.is_void.is_(False), AccessCode.is_used.is_(True))
+    if not survey.is_test_mode:
+        counted = and_(counted, CodeBatch.is_test.is_(False))
+    rows = db.session.execute(
+        select(AccessCode.branch_id, AccessCode.category_id, func.count())
+        .join(CodeBatch, CodeBatch.id == AccessCode.batch_id)
+        .where(AccessCode.survey_id == survey.id, counted)
+        .group_by(AccessCode.branch_id, AccessCode.category_id)
+    ).all()
+    return {(branch, category): int(n) for branch, category, n in rows}
+
+
+def members_of(branch_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """Members per (branch id, category key), where the branch list gave them."""
+    rows = db.session.execute(
+        select(BranchMembers.branch_id, BranchMembers.category_key, BranchMembers.count).where(
+            BranchMembers.branch_id.in_(list(branch_ids))
+        )
+    ).all()
+    return {(branch, key): int(count) for branch, key, count in rows}
+
+
+def mint_concerns(
+    survey: Survey, cells: Sequence[tuple[Branch, RespondentCategory]], count: int
+) -> list[str]:
+    """Why minting ``count`` codes for each cell needs a stated reason (empty: it does not)."""
+    concerns = []
+    if survey.state is SurveyState.OPEN and not survey.is_test_mode:
+        concerns.append(_("the survey is open"))
+    issued = issued_codes(survey)
+    members = members_of([branch.id for branch, _category in cells])
+    for branch, category in cells:
+        known = members.get((branch.id, category.key))
+        total = issued.get((branch.id, category.id), 0) + count
+        if known is not None and total > known:
+            concerns.append(
+                _(
+                    "%(branch)s, %(category)s would have %(total)d codes for %(members)d members",
+                    branch=branch.code,
+                    category=category.label,
+                    total=total,
+                    members=known,
+                )
+            )
+    return concerns
+
+
+def mint_problems(
+    survey: Survey,
+    cells: Sequence[tuple[Branch, RespondentCategory]],
+    count: int,
+    limit: int | None = None,
+) -> list[str]:
+    """Why these codes cannot be minted at all: a closed survey, no or inactive branches, or
+    more than ``limit`` codes in one request."""
+    problems = []
+    if survey.state is SurveyState.CLOSED:
+        problems.append(_("The survey is closed: reopen it before minting codes."))
+    if not cells:
+        problems.append(_("There is no active branch to mint codes for."))
+    inactive = sorted({b.code for b, _category in cells if not b.is_active})
+    if inactive:
+        problems.append(_("Inactive branches get no codes: %(codes)s.", codes=", ".join(inactive)))
+    if limit is not None and count * len(cells) > limit:
+        problems.append(
+            _(
+                "At most %(limit)d codes can be minted at once; mint fewer per branch "
+                "or one branch at a time.",
+                limit=limit,
+            )
+        )
+    return problems
+
+
+def mint_codes(
+    actor: User | None,
+    survey: Survey,
+    cells: Sequence[tuple[Branch, RespondentCategory]],
+    count: int,
+    reason: str | None = None,
+    *,
+    limit: int | None = None,
+    before_commit: Callable[[list[MintedBatch]], None] | None = None,
+) -> list[MintedBatch]:
+    """Mint one batch of ``count`` codes per (branch, category) cell in one transaction; audited.
+
+    Refuses a closed survey, an inactive branch and more than ``limit`` codes in all; asks for a
+    ``reason`` (:class:`MintNeedsReason`) when :func:`mint_concerns` finds one, and then flags
+    the audit entries for the supervisors. ``before_commit`` runs with the minted codes inside
+    the transaction (the command line writes its file there, so a failure leaves no codes
+    behind). Batches minted in test mode are test batches, voided when the survey goes live.
+    """
+    problems = mint_problems(survey, cells, count, limit)
+    if problems:
+        raise MintRefused(" ".join(problems))
+    reason = (reason or "").strip() or None
+    concerns = mint_concerns(survey, cells, count)
+    if concerns and reason is None:
+        raise MintNeedsReason(concerns)
+    minted = []
+    with db.transaction():
+        for branch, category in cells:
+            batch, codes = mint_batch(survey, branch, category, count)
+            minted.append(MintedBatch(batch, codes))
+        for entry, (branch, category) in zip(minted, cells, strict=True):
+            detail = (
+                f"survey={survey.slug} batch={entry.batch.id} branch={branch.code} "
+                f"category={category.key} count={count}"
+            )
+            if survey.is_test_mode:
+                detail += " test"
+            if reason is not None:
+                detail += f" reason={reason!r}"
+            audit.record("codes.mint", detail, user=actor, flagged=bool(concerns))
+        if before_commit is not None:
+            before_commit(minted)
+    return minted

@@ -26,8 +26,10 @@ from survey.models import (
     Response,
     ResultsVisibility,
     ScaleOption,
+    SealedBallot,
     Survey,
     SurveyKind,
+    SurveyState,
     User,
 )
 from survey.services import audit
@@ -470,6 +472,7 @@ def _locked_problems(survey: Survey, new: SurveyDefinition, source: str) -> list
     problems = []
     has_responses = session.scalar(survey.has_responses_select()) is not None
     if has_responses:
+        problems += _loosening_problems(survey, old, new, source)
         if old.items != new.items:
             problems.append(
                 Problem(
@@ -504,6 +507,10 @@ def _locked_problems(survey: Survey, new: SurveyDefinition, source: str) -> list
             session.scalar(select(Response.id).where(Response.category_id == category.id).limit(1))
             is not None
             or session.scalar(
+                select(SealedBallot.id).where(SealedBallot.category_id == category.id).limit(1)
+            )
+            is not None
+            or session.scalar(
                 select(CodeBatch.id).where(CodeBatch.category_id == category.id).limit(1)
             )
             is not None
@@ -521,6 +528,75 @@ def _locked_problems(survey: Survey, new: SurveyDefinition, source: str) -> list
                 )
             )
     return problems
+
+
+def _loosening_problems(
+    survey: Survey, old: SurveyDefinition, new: SurveyDefinition, source: str
+) -> list[Problem]:
+    """Once ballots exist, the threshold and the results setting may only become stricter:
+    lowering k, or showing results live, would let two reports differ by fewer than k people."""
+    problems = []
+    if new.threshold < old.threshold:
+        problems.append(
+            Problem(
+                source,
+                new.lines.get("threshold"),
+                "threshold",
+                _(
+                    "survey %(survey)s already has answers, so its threshold can only be raised "
+                    "(it is %(old)d)",
+                    survey=survey.slug,
+                    old=old.threshold,
+                ),
+            )
+        )
+    if old.results is ResultsVisibility.AFTER_CLOSE and new.results is ResultsVisibility.LIVE:
+        problems.append(
+            Problem(
+                source,
+                new.lines.get("results"),
+                "results",
+                _(
+                    "survey %(survey)s already has answers, so its results can no longer be "
+                    "switched to live",
+                    survey=survey.slug,
+                ),
+            )
+        )
+    return problems
+
+
+#: Settings named with their old and new values in the audit entry of a change.
+_AUDITED_SETTINGS = (
+    "title",
+    "kind",
+    "access",
+    "threshold",
+    "results",
+    "comments",
+    "comment_max_length",
+    "min_rank_respondents",
+)
+
+
+def changes(old: SurveyDefinition, new: SurveyDefinition) -> str:
+    """What a definition change does, for the audit trail: ``threshold=5->7 items=changed``."""
+    parts = []
+    for name in _AUDITED_SETTINGS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            parts.append(f"{name}={_audit_value(before)}->{_audit_value(after)}")
+    for name in ("scale", "categories", "items"):
+        if getattr(old, name) != getattr(new, name):
+            parts.append(f"{name}=changed")
+    if old.campaign_title != new.campaign_title:
+        parts.append("campaign_title=changed")
+    return " ".join(parts)
+
+
+def _audit_value(value: Any) -> str:
+    text = str(getattr(value, "value", value))
+    return text if " " not in text and text else repr(text)
 
 
 def _sync(children: list, wanted: list, make, update) -> list:
@@ -588,12 +664,15 @@ def apply_definition(definition: SurveyDefinition, source: str, user: User | Non
         set_category,
     )
     survey.items = _sync(survey.items, definition.items, lambda d: Item(key=d.key), set_item)
+    if survey.state is SurveyState.OPEN and survey.results_visibility is ResultsVisibility.LIVE:
+        survey.is_published = True
     session.flush()
     changed = created or before != definition
-    if changed:
-        audit.record(
-            "survey.create" if created else "survey.update", f"survey={survey.slug}", user=user
-        )
+    if created:
+        audit.record("survey.create", f"survey={survey.slug}", user=user)
+    elif changed:
+        detail = f"survey={survey.slug} {changes(before, definition)}".rstrip()
+        audit.record("survey.update", detail, user=user)
     return LoadOutcome(survey, created, changed)
 
 

@@ -6,8 +6,10 @@ figures, its comments and its raw answers. Raw answers of a suppressed category 
 shown branch keep their branch but lose their category (the hidden cells of a branch together
 hold at least k respondents, by the complementary rule).
 
-The source (web or paper) of raw answers follows the same rule inside each branch and visible
-category, so a few paper ballots cannot single out the people known to have voted on paper.
+Inside each branch and visible category, web and paper are two groups under the same rule: where
+either would be smaller than the threshold, that group's raw answers are not listed at all (they
+are counted in every figure). Blanking only their source was not enough: web answers leave no
+item blank, so a row with a blank item is a paper ballot whatever the source column says.
 
 Every text cell goes through :func:`safe_cell`: a cell that a spreadsheet could run as a formula
 (starting with ``= + - @``, tab or CR) gets a leading single quote and is written as a string.
@@ -480,18 +482,19 @@ def _comments_sheet(workbook, formats, connection, report: dict[str, Any], surve
         sheet.write_texts((code, name, text))
 
 
-def _hidden_sources(
+def _mixed_source_groups(
     connection: Connection,
     survey: Survey,
     codes: dict[int, str],
     category_keys: dict[int, str],
     hidden_categories: set[tuple[str, str]],
-) -> set[tuple[str, str | None]]:
-    """(branch code, shown category key or None) groups whose source must be blanked.
+) -> dict[tuple[str, str | None], int]:
+    """(branch code, shown category key or None) groups whose raw rows are withheld, with
+    their sizes.
 
     Inside each group of raw rows that share a branch and a visible category, web and paper are
     two cells under the suppression rule: a handful of paper ballots would otherwise single out
-    the few people known to have voted on paper.
+    the few people known to have voted on paper, by their source or by a blank item.
     """
     sizes: dict[tuple[str, str | None], dict[str, int]] = {}
     rows = connection.execute(
@@ -513,19 +516,29 @@ def _hidden_sources(
         group = sizes.setdefault((code, category), {})
         key = str(getattr(source, "value", source))
         group[key] = group.get(key, 0) + int(count)
-    return {group for group, by_source in sizes.items() if suppressed(by_source, survey.threshold)}
+    return {
+        group: sum(by_source.values())
+        for group, by_source in sizes.items()
+        if suppressed(by_source, survey.threshold)
+    }
 
 
-def iter_raw_responses(
-    connection: Connection, survey: Survey, report: dict[str, Any]
-) -> Iterator[tuple[str, str | None, str | None, list[str | None]]]:
+@dataclass(frozen=True, slots=True)
+class RawRows:
+    """The raw rows an export may list, and how many it leaves out (counted in the figures)."""
+
+    rows: Iterator[tuple[str, str | None, str, list[str | None]]]
+    withheld: int
+
+
+def raw_responses(connection: Connection, survey: Survey, report: dict[str, Any]) -> RawRows:
     """Stream (branch code, category key, source, option key per item) of the report's shown
-    branches, in random order, with no id or date. The key of a suppressed category is None,
-    and so is the source where web or paper would form a group smaller than the threshold
-    (see :func:`_hidden_sources`); unanswered items are None too."""
+    branches, in random order, with no id or date. The key of a suppressed category is None;
+    unanswered items are None too. Groups where web or paper would be smaller than the threshold
+    are left out (see :func:`_mixed_source_groups`); ``withheld`` says how many rows that is."""
     branch_ids = _shown_branch_ids(connection, report)
     if not branch_ids:
-        return
+        return RawRows(iter(()), 0)
     codes = {branch_id: code for code, branch_id in branch_ids.items()}
     category_keys = {c.id: c.key for c in survey.categories}
     hidden = {
@@ -534,7 +547,14 @@ def iter_raw_responses(
         for c in b.get("categories", [])
         if c["suppressed"]
     }
-    no_source = _hidden_sources(connection, survey, codes, category_keys, hidden)
+    withheld = _mixed_source_groups(connection, survey, codes, category_keys, hidden)
+    return RawRows(
+        _raw_rows(connection, survey, codes, category_keys, hidden, set(withheld)),
+        sum(withheld.values()),
+    )
+
+
+def _raw_rows(connection, survey, codes, category_keys, hidden, withheld):
     option_keys = {o.id: o.key for o in survey.options}
     columns = [
         func.max(case((Answer.item_id == item.id, Answer.option_id))).label(f"item_{n}")
@@ -554,10 +574,12 @@ def iter_raw_responses(
         category = category_keys.get(category_id)
         if (code, category) in hidden:
             category = None
+        if (code, category) in withheld:
+            continue
         yield (
             code,
             category,
-            None if (code, category) in no_source else str(getattr(source, "value", source)),
+            str(getattr(source, "value", source)),
             [option_keys.get(option) for option in answers],
         )
 
@@ -567,8 +589,22 @@ def _responses_sheet(workbook, formats, connection, report: dict[str, Any], surv
     sheet.widths([12, 12, 8] + [12] * len(survey.items))
     sheet.header([_("Branch code"), _("Category"), _("Source"), *(i.key for i in survey.items)])
     sheet.sheet.freeze_panes(1, 0)
-    for code, category, source, answers in iter_raw_responses(connection, survey, report):
+    raw = raw_responses(connection, survey, report)
+    for code, category, source, answers in raw.rows:
         sheet.write_texts((code, category, source, *answers))
+    if raw.withheld:
+        sheet.write([])
+        sheet.write(
+            [
+                _(
+                    "%(n)d responses are counted in every figure but not listed here: in their "
+                    "branch and category, web or paper answers number fewer than %(k)d, and "
+                    "their rows would show who answered on paper.",
+                    n=raw.withheld,
+                    k=survey.threshold,
+                )
+            ]
+        )
 
 
 def write_xlsx(report: dict[str, Any], survey: Survey, stream: IO[bytes]) -> None:
@@ -739,11 +775,16 @@ def export_file(
 
 
 def send_export(export: Export):
-    """A download response for a finished export; the temporary file closes when sent."""
-    return send_file(
+    """A download response for a finished export; the temporary file closes when sent.
+
+    ``no-store``: results must not stay in a browser's or proxy's cache once downloaded.
+    """
+    response = send_file(
         export.stream,
         mimetype=export.mimetype,
         as_attachment=True,
         download_name=export.filename,
         max_age=0,
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response

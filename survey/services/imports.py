@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Branch, RespondentCategory, Source, Survey, SurveyState
-from survey.services.responses import record_response, resolve_answers
+from survey.services import ballot_box
+from survey.services.responses import resolve_answers
 
 #: Encodings tried, in this order, when a CSV file is not UTF-8.
 LEGACY_ENCODINGS = ("gb18030", "big5", "cp950")
@@ -358,7 +359,7 @@ def _cell_text(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Ballot:
-    """One paper ballot, checked and resolved to ids, ready for ``record_response``."""
+    """One paper ballot, checked and resolved to ids, ready for the ballot box."""
 
     line: int
     branch_id: int
@@ -508,7 +509,8 @@ class _BallotLookup:
 
 
 def import_ballots(survey: Survey, table: Table) -> list[Ballot]:
-    """Store every ballot of ``table`` as a paper response in one transaction, or none of them.
+    """Store every ballot of ``table`` as a paper ballot in one transaction, or none of them;
+    then mix what the ballot box may count.
 
     Raises :class:`Rejected` with all the table's problems when there are any.
     """
@@ -517,17 +519,20 @@ def import_ballots(survey: Survey, table: Table) -> list[Ballot]:
         if problems:
             raise Rejected(problems)
         record_paper_ballots(survey, ballots)
+    ballot_box.mix_survey(survey)
     return ballots
 
 
 def record_paper_ballots(survey: Survey, ballots: Iterable[Ballot]) -> None:
-    """Store checked ballots as paper responses, inside the caller's transaction."""
-    for ballot in ballots:
-        record_response(
-            survey,
-            ballot.branch_id,
-            ballot.category_id,
-            ballot.answers,
-            ballot.comment,
-            source=Source.PAPER,
-        )
+    """Drop checked ballots into the ballot box as paper ballots, inside the caller's
+    transaction; the caller mixes (:func:`survey.services.ballot_box.mix_survey`) after it."""
+    ballot_box.drop_many(
+        survey,
+        (
+            (
+                ballot_box.Group(survey.id, b.branch_id, b.category_id, Source.PAPER),
+                ballot_box.Ballot(b.answers, b.comment),
+            )
+            for b in ballots
+        ),
+    )

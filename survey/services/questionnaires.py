@@ -72,6 +72,8 @@ class Questionnaire:
     is_test_mode: bool
     allows_comments: bool
     comment_max_length: int
+    threshold: int
+    is_published: bool
     items: tuple[ItemRow, ...]
     options: tuple[OptionRow, ...]
     categories: tuple[CategoryRow, ...]
@@ -94,6 +96,8 @@ _SURVEY_COLUMNS = (
     Survey.is_test_mode,
     Survey.allows_comments,
     Survey.comment_max_length,
+    Survey.threshold,
+    Survey.is_published,
 )
 
 
@@ -157,12 +161,24 @@ def load_questionnaire(
     )
 
 
+#: What a write transaction reads again before it stores anything.
+_REFRESHED = (
+    Survey.state,
+    Survey.access,
+    Survey.is_test_mode,
+    Survey.threshold,
+    Survey.is_published,
+)
+
+
+@cache
+def _refresh_statement() -> Select:
+    return select(*_REFRESHED).where(Survey.id == bindparam("survey_id"))
+
+
 def refreshed(questionnaire: Questionnaire) -> Questionnaire | None:
-    """The snapshot with its state, access and test mode read again, or None if the survey is
-    gone: a write transaction checks these once more before it stores anything."""
-    row = db.session.execute(
-        select(Survey.state, Survey.access, Survey.is_test_mode).where(
-            Survey.id == questionnaire.id
-        )
-    ).first()
+    """The snapshot with its state, access, test mode, threshold and publication read again, or
+    None if the survey is gone: a write transaction checks these once more before it stores
+    anything."""
+    row = db.session.execute(_refresh_statement(), {"survey_id": questionnaire.id}).first()
     return None if row is None else replace(questionnaire, **row._asdict())

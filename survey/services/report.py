@@ -7,8 +7,13 @@ table), never from answer rows, so building a report costs branches × items, no
 Contract of the dict (fields may be added, never removed): ``survey``, ``title``, ``kind``,
 ``threshold``, ``confidence``, ``respondents``, ``scale``, ``items``, ``overall.items``,
 ``branches`` (a suppressed branch carries only code, name, respondents, suppressed and status),
-``tests``, ``reliability`` and, when asked, ``comparison``. Undefined figures are None, never
-NaN, so ``json.dumps(report, allow_nan=False)`` always succeeds.
+``tests``, ``reliability``, ``ballot_box`` and, when asked, ``comparison``. Undefined figures
+are None, never NaN, so ``json.dumps(report, allow_nan=False)`` always succeeds.
+
+Only ballots that the ballot box has mixed are counted (:mod:`survey.services.ballot_box`), so
+every figure moves by whole batches of at least the threshold. ``ballot_box`` says how many are
+still sealed: ``waiting`` to be counted while the survey is open, ``held_back`` once it is
+closed. The omnibus ``tests`` compare the shown branches only.
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ from survey.models import (
     Comment,
     RespondentTally,
     Survey,
+    SurveyState,
     TotalTally,
 )
+from survey.services import ballot_box
 
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
@@ -444,6 +451,12 @@ def _build(survey: Survey, compare: Survey | None, branch_id: int | None) -> dic
     counts = survey_counts(survey, branches)
     analysis = analyse(counts, CONFIDENCE)
     report = _report_dict(survey, counts, analysis, branches, branch_id)
+    sealed = ballot_box.waiting(survey, branch_id)
+    closed = survey.state is SurveyState.CLOSED
+    report["ballot_box"] = {
+        "waiting": 0 if closed else sealed,
+        "held_back": sealed if closed else 0,
+    }
     if compare is not None:
         other = survey_counts(compare)
         result = compare_counts(counts, other, CONFIDENCE)

@@ -1,21 +1,24 @@
-"""Storing responses: code consumption, answers, comments and tallies in one transaction.
+"""The respondent's operations: checking a code, and submitting answers with a code or an open
+link; and the office's recount of a survey's results.
 
-Every path that stores a response (web with a code, open link, paper ballots) goes through
-:func:`record_response`, so the tallies that reports read always agree with the answer rows.
+A submission never writes the results: it uses the code and drops the sealed ballot into the
+ballot box in one short transaction (:mod:`survey.services.ballot_box`), and a mix counts it
+later in a batch of at least the survey's threshold. Every path that stores answers (web with a
+code, open link, paper ballots) goes through the box, so the tallies that reports read always
+agree with the answer rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 
+from flask import current_app
 from sqlalchemy import (
     Float,
     Integer,
     Numeric,
-    Table,
     bindparam,
     cast,
     delete,
@@ -25,14 +28,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.db import db
 from survey.models import (
+    Access,
     AccessCode,
     Answer,
     AnswerTally,
+    Branch,
     CodeBatch,
     Comment,
     RespondentTally,
@@ -42,8 +45,9 @@ from survey.models import (
     Survey,
     SurveyState,
     TotalTally,
-    random_id,
 )
+from survey.services import ballot_box
+from survey.services.ballot_box import Ballot, Group
 from survey.services.codes import code_hash, looks_like_code
 from survey.services.questionnaires import Questionnaire, load_questionnaire, refreshed
 
@@ -63,6 +67,13 @@ class UnknownCode(Refusal):
 class CodeAlreadyUsed(Refusal):
     status = 409
     reason = "code_used"
+
+
+class LinkNotFound(Refusal):
+    """An open link whose survey, access mode or branch is gone or was never valid."""
+
+    status = 404
+    reason = "not_found"
 
 
 class SurveyNotOpen(Refusal):
@@ -101,11 +112,12 @@ def _code_statements():
         update(AccessCode)
         .where(
             AccessCode.code_hash == digest,
+            AccessCode.survey_id == bindparam("code_survey"),
             AccessCode.is_used.is_(False),
             AccessCode.batch_id.in_(select(CodeBatch.id).where(CodeBatch.is_void.is_(False))),
         )
         .values(is_used=True)
-        .returning(AccessCode.survey_id, AccessCode.branch_id, AccessCode.category_id)
+        .returning(AccessCode.branch_id, AccessCode.category_id)
         .execution_options(synchronize_session=False)
     )
     return look_up, use
@@ -134,129 +146,73 @@ def submit_with_code(
     comment: str | None,
     survey: Questionnaire | None = None,
 ) -> CodeScope:
-    """Use the code and store its response atomically: both happen, or neither does.
+    """Use the code and drop its sealed ballot into the box, atomically: both, or neither.
 
     The code is consumed with a conditional UPDATE checked by what it returns, which stays correct
     when many requests race on one code (check-then-update stored 7× too many in the brief's
     test). ``survey`` is the questionnaire the answers were checked against, if already read.
     The survey's state is read again in the same transaction: one closed in the meantime refuses
-    the answer, and the rollback leaves the code unused.
+    the answer, and the rollback leaves the code unused. The ballot is acknowledged once this
+    transaction commits; a mix of its group may follow in a transaction of its own.
     """
+    if survey is None:
+        survey = check_code(entered).survey
     with db.transaction() as session:
-        used = session.execute(_code_statements()[1], {"entered_hash": code_hash(entered)}).first()
+        db.lock_survey(survey.id)
+        used = session.execute(
+            _code_statements()[1],
+            {"entered_hash": code_hash(entered), "code_survey": survey.id},
+        ).first()
         if used is None:
             check_code(entered)  # raises the refusal that fits: unknown, used, or not open
             raise CodeAlreadyUsed()  # pragma: no cover - check_code always raises here
-        if survey is None or survey.id != used.survey_id:
-            survey = load_questionnaire(used.survey_id)
-        else:
-            survey = refreshed(survey)
-        if not survey.is_open:
-            raise SurveyNotOpen(survey)
-        record_response(survey, used.branch_id, used.category_id, answers, comment)
-    return CodeScope(survey, used.branch_id, used.category_id)
+        current = refreshed(survey)
+        if current is None or not current.is_open:
+            raise SurveyNotOpen(current or survey)
+        group = Group(current.id, used.branch_id, used.category_id, Source.WEB)
+        ready = ballot_box.drop(current, group, Ballot(answers, comment))
+    if ready:
+        _mix_after_submission(current, group)
+    return CodeScope(current, used.branch_id, used.category_id)
 
 
-def record_response(
-    survey: Survey | Questionnaire,
+def submit_open_link(
+    survey: Questionnaire,
     branch_id: int,
     category_id: int,
     answers: Mapping[int, int],
     comment: str | None,
-    source: Source = Source.WEB,
 ) -> None:
-    """Add one response with its answers (item id → option id), comment and tallies.
-
-    Runs inside the caller's transaction. Nothing from the request is passed in, so nothing from
-    it can be stored: no address, agent, referrer or time finer than the day. The rows are
-    written with plain INSERTs rather than through the ORM's unit of work, which cost more
-    than the rest of a submission.
-    """
-    session = db.session
-    session.flush()  # anything the caller added goes first, in its own order
-    response_id = random_id()
-    is_test = survey.is_test_mode
-    session.execute(
-        insert(Response.__table__).values(
-            id=response_id,
-            survey_id=survey.id,
-            branch_id=branch_id,
-            category_id=category_id,
-            submitted_on=date.today(),
-            source=source,
-            is_test=is_test,
-        )
-    )
-    if answers:
-        session.execute(
-            insert(Answer.__table__),
-            [
-                {"response_id": response_id, "item_id": item_id, "option_id": option_id}
-                for item_id, option_id in answers.items()
-            ],
-        )
-    if comment and comment.strip():
-        session.execute(
-            insert(Comment.__table__).values(
-                id=random_id(),
-                survey_id=survey.id,
-                branch_id=branch_id,
-                text=comment.strip(),
-                is_test=is_test,
-            )
-        )
-    _add_to_tallies(survey, branch_id, category_id, source, answers)
+    """Drop an open-link ballot into the box, re-checking in the write transaction that the
+    survey still takes open-link answers and the branch is still active."""
+    with db.transaction() as session:
+        db.lock_survey(survey.id)
+        branch = session.get(Branch, branch_id, populate_existing=True)
+        if branch is None or not branch.is_active:
+            raise LinkNotFound()
+        current = refreshed(survey)
+        if current is None or current.access is not Access.LINK:
+            raise LinkNotFound()
+        if not current.is_open:
+            raise SurveyNotOpen(current)
+        group = Group(current.id, branch_id, category_id, Source.WEB)
+        ready = ballot_box.drop(current, group, Ballot(answers, comment))
+    if ready:
+        _mix_after_submission(current, group)
 
 
-def _add_to_tallies(
-    survey: Survey | Questionnaire,
-    branch_id: int,
-    category_id: int,
-    source: Source,
-    answers: Mapping[int, int],
-    delta: int = 1,
-) -> None:
-    """Count one response into the tallies. Keys are sorted so concurrent PostgreSQL
-    transactions lock tally rows in the same order and cannot deadlock."""
-    weights = {o.id: o.weight for o in survey.options}
-    is_complete = len(answers) == len(survey.items)
-    group = {"survey_id": survey.id, "branch_id": branch_id, "category_id": category_id}
-    if answers:
-        _increment(
-            AnswerTally,
-            [
-                {**group, "item_id": item, "option_id": option, "is_complete": is_complete}
-                for item, option in sorted(answers.items())
-            ],
-            delta,
-        )
-    if is_complete and answers:
-        total = round(sum(weights[o] for o in answers.values()), 6)
-        _increment(TotalTally, [{**group, "total": total}], delta)
-    _increment(RespondentTally, [{**group, "source": source}], delta)
-
-
-@cache
-def _upsert(table: Table, dialect: str):
-    """``INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` for
-    ``table``, built once per process (building it costs more than running it)."""
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    statement = insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
-
-
-def _increment(model, keys: list[dict], delta: int) -> None:
-    """Upsert ``count = count + delta`` for each key (INSERT … ON CONFLICT DO UPDATE)."""
-    session = db.session
-    statement = _upsert(model.__table__, session.get_bind().dialect.name)
-    session.execute(statement, [{**key, "count": delta} for key in keys])
+def _mix_after_submission(survey: Questionnaire, group: Group) -> None:
+    """Mix the group a submission went to. The submission is already stored and acknowledged,
+    so a failure here only leaves ballots sealed for the next mix; it is logged, never raised."""
+    try:
+        ballot_box.mix_group(survey, group)
+    except Exception:  # noqa: BLE001 - the answer is safe in the box; the next mix retries
+        current_app.logger.exception("Mixing the ballot box failed; its ballots stay sealed.")
 
 
 def delete_responses(survey: Survey, only_test: bool = False) -> int:
-    """Delete a survey's responses and comments (all, or the test ones) and rebuild its tallies."""
+    """Delete a survey's counted responses and comments (all, or the test ones) and rebuild its
+    tallies, inside the caller's transaction."""
     session = db.session
     condition = [Response.survey_id == survey.id]
     comment_condition = [Comment.survey_id == survey.id]

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import segno
-from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -28,11 +27,16 @@ from survey.models import (
     CodeBatch,
     RespondentCategory,
     Survey,
-    SurveyState,
     User,
 )
 from survey.services import audit
-from survey.services.codes import code_hash, looks_like_code, mint_batch, slip_url
+from survey.services.codes import (
+    MintedBatch,
+    code_hash,
+    looks_like_code,
+    mint_codes,
+    slip_url,
+)
 from survey.services.exports import safe_cell
 
 #: Slips per printed A4 page (2 columns × 5 rows), matching manage.css.
@@ -51,18 +55,6 @@ class Slip:
     qr_svg: Markup
 
 
-@dataclass(frozen=True, slots=True)
-class MintedBatch:
-    """A batch with its plain codes, known only while answering the mint request."""
-
-    batch: CodeBatch
-    codes: list[str]
-
-
-class MintRefused(Exception):
-    """Codes that cannot be minted as asked; the message says why."""
-
-
 class PayloadRefused(Exception):
     """Posted codes that do not belong to the batches they claim (edited or stale)."""
 
@@ -79,41 +71,12 @@ def mint(
     branches: Sequence[Branch],
     category: RespondentCategory,
     count: int,
+    reason: str | None = None,
 ) -> list[MintedBatch]:
-    """Mint one batch of ``count`` codes per branch in one transaction; audited.
-
-    Batches minted while the survey is in test mode are test batches, voided when it goes live.
-    """
-    if survey.state is SurveyState.CLOSED:
-        raise MintRefused(_("The survey is closed: reopen it before minting codes."))
-    if not branches:
-        raise MintRefused(_("There is no active branch to mint codes for."))
-    inactive = [b.code for b in branches if not b.is_active]
-    if inactive:
-        raise MintRefused(
-            _("Inactive branches get no codes: %(codes)s.", codes=", ".join(inactive))
-        )
-    if count * len(branches) > MAX_CODES_PER_REQUEST:
-        raise MintRefused(
-            _(
-                "At most %(limit)d codes can be minted at once; mint fewer per branch "
-                "or one branch at a time.",
-                limit=MAX_CODES_PER_REQUEST,
-            )
-        )
-    minted = []
-    with db.transaction():
-        for branch in branches:
-            batch, codes = mint_batch(survey, branch, category, count)
-            minted.append(MintedBatch(batch, codes))
-        for entry in minted:
-            audit.record(
-                "codes.mint",
-                f"survey={survey.slug} batch={entry.batch.id} branch={entry.batch.branch.code} "
-                f"category={category.key} count={count}" + (" test" if survey.is_test_mode else ""),
-                user=actor,
-            )
-    return minted
+    """Mint one batch of ``count`` codes per branch for the slips page (see
+    :func:`survey.services.codes.mint_codes`, which the command line shares)."""
+    cells = [(branch, category) for branch in branches]
+    return mint_codes(actor, survey, cells, count, reason, limit=MAX_CODES_PER_REQUEST)
 
 
 def void_batch(actor: User, batch: CodeBatch) -> int:

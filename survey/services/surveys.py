@@ -6,6 +6,11 @@ place enforces that a survey with responses keeps its items and scale (changing 
 answers were given would mix answers to different questions) and that a category with codes or
 responses is not removed, and one place audits the change.
 
+Closing counts what waits in the ballot box, in the same transaction as the state change
+(:func:`survey.services.ballot_box.mix_for_close`), so no report can be read between the two;
+from then on the survey's results count as published, and later closes hold back groups of
+fewer than k new ballots. Every state change is audited with the old and the new state.
+
 Test mode: a survey can be tried out before the real sitting. It is switched on from draft (so
 no real response exists yet) and opens the survey; codes minted meanwhile belong to test batches
 and responses are marked as test. Going live deletes the test responses and comments, voids
@@ -37,7 +42,7 @@ from survey.models import (
     SurveyState,
     User,
 )
-from survey.services import audit
+from survey.services import audit, ballot_box
 from survey.services.definitions import (
     CategoryDef,
     ItemDef,
@@ -369,37 +374,44 @@ def available_actions(survey: Survey) -> list[str]:
     return actions
 
 
-def change_state(actor: User, survey: Survey, action: str) -> str:
-    """Run a lifecycle action; raise InvalidTransition or EditRefused. Returns the audit detail."""
+def change_state(actor: User | None, survey: Survey, action: str) -> str:
+    """Run a lifecycle action; raise InvalidTransition or EditRefused. Returns the audit detail.
+
+    ``actor`` None is the command line. The survey is locked and read again first, so two
+    people changing it at once cannot both act on what they saw.
+    """
     if action not in ACTIONS:
         raise EditRefused(_("This action does not exist."))
-    with db.transaction():
+    with db.transaction() as session:
+        db.lock_survey(survey.id, exclusive=True)
+        session.refresh(survey)
+        before = survey.state
         if action in {"open", "start_test", "reopen"}:
             problems = readiness_problems(survey)
             if problems:
                 raise EditRefused(problems)
-        if action == "open":
+        if action in {"open", "start_test"}:
             if survey.state is not SurveyState.DRAFT:
                 raise InvalidTransition(survey, SurveyState.OPEN)
             survey.open()
-            detail = f"survey={survey.slug}"
+            survey.is_test_mode = action == "start_test"
+            survey.is_published = survey.results_visibility is ResultsVisibility.LIVE
+            extra = ""
         elif action == "reopen":
             if survey.state is not SurveyState.CLOSED:
                 raise InvalidTransition(survey, SurveyState.OPEN)
             survey.open()
-            detail = f"survey={survey.slug}"
+            extra = ""
         elif action == "close":
             survey.close()
-            detail = f"survey={survey.slug}"
-        elif action == "start_test":
-            if survey.state is not SurveyState.DRAFT:
-                raise InvalidTransition(survey, SurveyState.OPEN)
-            survey.open()
-            survey.is_test_mode = True
-            detail = f"survey={survey.slug}"
+            counted = ballot_box.mix_for_close(survey)
+            survey.is_published = True
+            extra = f" counted={counted} held_back={ballot_box.waiting(survey)}"
         else:
-            detail = _go_live(survey)
-        audit.record(f"survey.{action}", detail, user=actor)
+            extra = " " + _go_live(survey)
+        detail = f"survey={survey.slug} state={before}->{survey.state}{extra}"
+        audit.record(f"survey.{action}", detail, user=actor, flagged=action == "reopen")
+    db.truncate_wal(wait=True)
     return detail
 
 
@@ -408,7 +420,7 @@ def _go_live(survey: Survey) -> str:
     if not survey.is_test_mode:
         raise EditRefused(_("This survey is not in test mode."))
     session = db.session
-    removed = delete_responses(survey, only_test=True)
+    removed = ballot_box.discard(survey) + delete_responses(survey, only_test=True)
     voided = session.execute(
         update(CodeBatch)
         .where(
@@ -429,10 +441,8 @@ def _go_live(survey: Survey) -> str:
         .execution_options(synchronize_session=False)
     ).rowcount
     survey.is_test_mode = False
+    survey.is_published = survey.results_visibility is ResultsVisibility.LIVE
     session.flush()
     # The bulk updates bypassed the identity map: reload batches and codes when next read.
     session.expire_all()
-    return (
-        f"survey={survey.slug} test_responses_deleted={removed} "
-        f"test_batches_voided={voided} codes_freed={freed}"
-    )
+    return f"test_responses_deleted={removed} test_batches_voided={voided} codes_freed={freed}"

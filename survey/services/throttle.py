@@ -3,6 +3,11 @@
 Counters live in the ``throttle`` table, not in process memory: a per-worker limiter with
 ``gunicorn -w 5`` let 25 of 100 guesses through a limit of 5 (security brief). Keys are keyed
 hashes, so a client address is never stored in the clear, and only failed attempts are counted.
+
+A client address is kept as a *short* keyed hash: 16 bits, so every key stands for about 65,536
+addresses and even someone who holds ``SECRET_KEY`` cannot turn a row back into one address of
+the Internet (inside a small intranet it narrows less). Times are kept to the minute (a block may
+end up to a minute early), and rows disappear once their window and block are over.
 """
 
 from __future__ import annotations
@@ -44,15 +49,28 @@ def code_entry_policy() -> Policy:
     return Policy(limit=limit, window=CODE_ENTRY.window, block=CODE_ENTRY.block)
 
 
+#: Hex digits of the keyed hash kept for a client address (16 bits: many addresses per key).
+ADDRESS_DIGITS = 4
+#: Hex digits kept for a username (usernames are not secret; collisions must not happen).
+NAME_DIGITS = 40
+
+
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, to the minute (naive UTC): the table never holds a finer time."""
+    return datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
 
 
-def key_for(kind: str, value: str) -> str:
-    """A throttle key for ``value`` (a username or client address), hashed with the secret."""
+def key_for(kind: str, value: str, *, digits: int = NAME_DIGITS) -> str:
+    """A throttle key for ``value`` (a username or client address), hashed with the secret and
+    cut to ``digits`` hex digits."""
     secret = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(secret, value.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
-    return f"{kind}:{digest[:40]}"
+    return f"{kind}:{digest[:digits]}"
+
+
+def address_key(kind: str, address: str) -> str:
+    """The throttle key of a client address: a 16-bit keyed hash, shared by many addresses."""
+    return key_for(kind, address, digits=ADDRESS_DIGITS)
 
 
 #: Built once: the respondent path asks on every code it is sent.

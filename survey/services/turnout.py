@@ -1,8 +1,13 @@
 """Turnout: how many codes were issued and used, and how many responses came in, per branch.
 
 Counts only, never answers, so turnout is shown even while results are sealed and for
-suppressed branches (turnout is not an answer). Two grouped queries: one over ``access_code``
-and one over ``respondent_tally``; the cost follows branches, not codes or responses.
+suppressed branches (turnout is not an answer). Three grouped queries: over ``access_code``,
+``respondent_tally`` (counted ballots) and ``sealed_ballot`` (ballots still in the ballot box);
+the cost follows branches, not codes or responses.
+
+* **Responses** count every ballot received, counted or not: turnout moves with each answer,
+  while results move only when the ballot box mixes a batch. **Waiting** is the part still
+  sealed in the box (held back, once the survey is closed).
 
 * **Issued** codes exclude the unused codes of voided batches (they can no longer be used);
   a code that was used before its batch was voided stays issued. Codes of test batches count
@@ -21,6 +26,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 
 from survey.db import db
 from survey.models import AccessCode, Branch, CodeBatch, RespondentTally, Source, Survey
+from survey.services import ballot_box
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,8 @@ class BranchTurnout:
     paper_ballots: int
     web_responses: int
     turnout_rate: float | None
+    #: Received but still sealed in the ballot box (included in the two counts above).
+    waiting: int = 0
 
     @property
     def responses(self) -> int:
@@ -92,29 +100,39 @@ def survey_turnout(survey: Survey, branch_id: int | None = None) -> SurveyTurnou
     responses: dict[int, dict[Source, int]] = {}
     for branch, source, count in response_rows:
         responses.setdefault(branch, {})[Source(source)] = int(count or 0)
-    involved = set(codes) | set(responses)
+    sealed = ballot_box.waiting_by_branch(survey)
+    involved = set(codes) | set(responses) | set(sealed)
     branches = session.scalars(
         select(Branch)
         .where(or_(Branch.is_active.is_(True), Branch.id.in_(involved)))
         .order_by(Branch.code)
     ).all()
-    rows = [_row(b, codes.get(b.id, (0, 0)), responses.get(b.id, {})) for b in branches]
+    rows = [
+        _row(b, codes.get(b.id, (0, 0)), responses.get(b.id, {}), sealed.get(b.id, {}))
+        for b in branches
+    ]
     total = _total(rows)
     if branch_id is not None:
         rows = [row for row, b in zip(rows, branches, strict=True) if b.id == branch_id]
     return SurveyTurnout(branches=rows, total=total)
 
 
-def _row(branch: Branch, codes: tuple[int, int], responses: dict[Source, int]) -> BranchTurnout:
+def _row(
+    branch: Branch,
+    codes: tuple[int, int],
+    counted: dict[Source, int],
+    sealed: dict[Source, int],
+) -> BranchTurnout:
     issued, used = codes
     return BranchTurnout(
         code=branch.code,
         name=branch.name,
         codes_issued=issued,
         codes_used=used,
-        paper_ballots=responses.get(Source.PAPER, 0),
-        web_responses=responses.get(Source.WEB, 0),
+        paper_ballots=counted.get(Source.PAPER, 0) + sealed.get(Source.PAPER, 0),
+        web_responses=counted.get(Source.WEB, 0) + sealed.get(Source.WEB, 0),
         turnout_rate=_rate(used, issued),
+        waiting=sum(sealed.values()),
     )
 
 
@@ -130,6 +148,7 @@ def _total(rows: Iterable[BranchTurnout]) -> BranchTurnout:
         paper_ballots=sum(r.paper_ballots for r in rows),
         web_responses=sum(r.web_responses for r in rows),
         turnout_rate=_rate(used, issued),
+        waiting=sum(r.waiting for r in rows),
     )
 
 

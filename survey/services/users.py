@@ -110,15 +110,26 @@ def set_active(actor: User, user: User, active: bool) -> None:
         raise UserRefused(_("Ceping needs at least one active administrator."))
     if user.is_active == active:
         return
+    from survey.services.accounts import end_sessions
+
     with db.transaction():
         user.is_active = active
+        if not active:
+            end_sessions(user)
         audit.record(
             "user.activate" if active else "user.deactivate", f"user={user.username}", user=actor
         )
 
 
 def reset_password(actor: User, user: User, password: str) -> None:
-    """Set a new password chosen by an administrator; the user's sessions stop working."""
+    """Set a new password chosen by an administrator. Whoever knew the old one may have made
+    sessions or API tokens with it: every session ends and every token is revoked."""
+    from survey.services.accounts import end_sessions, revoke_all_tokens
+
     with db.transaction():
         user.password_hash = hash_password(password)
-        audit.record("user.reset_password", f"user={user.username}", user=actor)
+        end_sessions(user)
+        revoked = revoke_all_tokens(user)
+        audit.record(
+            "user.reset_password", f"user={user.username} tokens_revoked={revoked}", user=actor
+        )

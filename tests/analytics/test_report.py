@@ -25,7 +25,7 @@ from analytics import (
     two_by_two_p,
     wilson,
 )
-from analytics.report import Comparison, VsRest
+from analytics.report import SHOWN, Comparison, VsRest
 
 SCALES = {
     "four": Scale(
@@ -138,13 +138,18 @@ def test_signals_detect_a_clearly_different_branch(simulate_survey):
     assert sum(m.signal == "above" for m in marks) == 1
 
 
-def test_omnibus_tests_include_suppressed_branches(survey):
-    """Per-item χ² and Kruskal–Wallis run on all branches with answers, over categories."""
+def test_omnibus_tests_leave_suppressed_branches_out(survey):
+    """Per-item χ² and Kruskal–Wallis run on the shown branches only, over categories: a test
+    over every branch could be solved for a hidden branch's counts."""
     counts, _ = survey
     result = analyse(counts)
+    shown = np.array([b.status == SHOWN for b in result.branches])
+    assert 0 < shown.sum() < len(shown), "the fixture needs shown and hidden branches"
     table = counts.counts.sum(axis=1)[:, 2, :]
-    assert result.tests["q3"].chi2 == chi_square(table)
-    assert result.tests["q3"].kruskal == kruskal_wallis(table[:, ::-1])  # weights 1..4 ascending
+    assert result.tests["q3"].chi2 == chi_square(table[shown])
+    assert result.tests["q3"].kruskal == kruskal_wallis(table[shown][:, ::-1])  # weights ascending
+    # Control: with the hidden branches in, the statistic differs, so they do matter.
+    assert result.tests["q3"].chi2 != chi_square(table)
 
 
 def test_composite_and_weighted_composite(survey):

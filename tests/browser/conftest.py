@@ -139,11 +139,13 @@ class Ceping:
             return gettext(message, **params)
 
     def answer_counts(self, slug: str) -> Counter[tuple[str, str]]:
-        """How often each (item key, option key) was answered in the survey, from the database."""
+        """How often each (item key, option key) was answered in the survey, from the database:
+        counted answers, and those still sealed in the ballot box (this process has the key)."""
         from sqlalchemy import select
 
         from survey.db import db
         from survey.models import Answer, Item, Response, ScaleOption, Survey
+        from tests.helpers.results import sealed_ballots
 
         with self.app.app_context():
             rows = db.session.execute(
@@ -155,23 +157,31 @@ class Ceping:
                 .join(ScaleOption, ScaleOption.id == Answer.option_id)
                 .where(Survey.slug == slug)
             ).all()
-            return Counter((item, option) for item, option in rows)
+            counts = Counter((item, option) for item, option in rows)
+            survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+            items = {i.id: i.key for i in survey.items}
+            options = {o.id: o.key for o in survey.options}
+            for _group, ballot in sealed_ballots(survey.id):
+                counts.update((items[i], options[o]) for i, o in ballot.answers.items())
+            db.session.commit()
+            return counts
 
     def comment_texts(self, slug: str) -> list[str]:
-        """The comments stored for the survey."""
+        """The comments stored for the survey, counted or still sealed."""
         from sqlalchemy import select
 
         from survey.db import db
         from survey.models import Comment, Survey
+        from tests.helpers.results import sealed_ballots
 
         with self.app.app_context():
-            return list(
-                db.session.scalars(
-                    select(Comment.text)
-                    .join(Survey, Survey.id == Comment.survey_id)
-                    .where(Survey.slug == slug)
-                )
+            survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+            texts = list(
+                db.session.scalars(select(Comment.text).where(Comment.survey_id == survey.id))
             )
+            texts += [b.comment for _g, b in sealed_ballots(survey.id) if b.comment]
+            db.session.commit()
+            return texts
 
     def log(self) -> str:
         """The end of gunicorn's log (errors and tracebacks), for assertion messages."""
@@ -216,7 +226,7 @@ def _seed(server: Ceping, folder: Path) -> None:
     codes = folder / "codes.csv"
     server.cli(
         "mint-codes", SATISFACTION, "--branch", "b01", "--category", "public",
-        "--count", str(SLIP_COUNT), "-o", str(codes),
+        "--count", str(SLIP_COUNT), "-o", str(codes), "--reason", "slips for the browser tests",
     )  # fmt: skip
     with codes.open(encoding="utf-8-sig", newline="") as handle:
         server.slips = [Slip(row["code"], row["url"]) for row in csv.DictReader(handle)]

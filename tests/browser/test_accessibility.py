@@ -177,6 +177,8 @@ def test_admin_survey_pages(open_context, live_server):
         check(page, f"the survey's “{name}” page")
     page.get_by_label(t("Branch"), exact=True).select_option(label="b03 工業處黨支部")
     page.get_by_label(t("Codes per branch")).fill("2")
+    # The survey is open: minting now needs a reason, which the supervisors see.
+    page.locator('textarea[name="reason"]').fill("two more members came")
     page.get_by_role("button", name=t("Mint codes")).click()
     expect(page.locator("article.slip")).to_have_count(2)
     check(page, "the slips page")

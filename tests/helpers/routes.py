@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import AnyConverter
 
-from survey.auth.access import session_marker
+from survey.auth.access import SESSION_KEY
 from survey.db import db
 from survey.models import (
     Access,
@@ -32,7 +32,8 @@ from survey.models import (
     SurveyState,
     User,
 )
-from survey.services.responses import record_response
+from survey.services.accounts import open_session
+from tests.helpers.results import record_response
 
 #: Methods a browser or API client could send that the tests look at.
 METHODS = ("GET", "POST")
@@ -131,8 +132,7 @@ def sign_in_as(client, user: User | None, keep: tuple[str, ...] = ()) -> None:
         session.clear()
         session.update(kept)
         if user is not None:
-            session["user_id"] = user.id
-            session["auth"] = session_marker(user)
+            session[SESSION_KEY] = open_session(user)
             session.permanent = True
 
 

@@ -8,8 +8,9 @@ import re
 
 from openpyxl import Workbook
 
-from survey.auth.access import session_marker
+from survey.auth.access import SESSION_KEY
 from survey.models import User
+from survey.services.accounts import open_session
 
 #: The 21 party branches of the domain brief, as an import file would list them.
 BRANCHES_21 = [(f"b{n:02d}", f"第{n}黨支部") for n in range(1, 22)]
@@ -18,8 +19,7 @@ BRANCHES_21 = [(f"b{n:02d}", f"第{n}黨支部") for n in range(1, 22)]
 def sign_in_as(client, user: User) -> None:
     """Sign ``client`` in as ``user`` without the login form (as the brief's tests do)."""
     with client.session_transaction() as session:
-        session["user_id"] = user.id
-        session["auth"] = session_marker(user)
+        session[SESSION_KEY] = open_session(user)
 
 
 def token(client, path: str = "/manage/campaigns/new") -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from survey.db import db
 from survey.models import Base, Response, Throttle
 from survey.services.codes import normalise
+from survey.services.surveys import change_state
 from tests.conftest import csrf_token
 
 #: What a respondent's answers are stored in.
@@ -162,9 +163,15 @@ def test_nothing_from_the_request_is_stored(app, english, make_survey, make_bran
     _page, done = answer_everything(english, code, survey, comment=PROBE_COMMENT)
     assert done.status_code == 303
 
+    # Until it is counted, the answer waits sealed: not even its comment is readable.
+    waiting = every_text_value()
+    assert PROBE_COMMENT not in waiting
+    assert PROBE_COMMENT.encode() not in waiting.encode("utf-8", "backslashreplace")
+    change_state(None, survey, "close")
     dump = every_text_value()
     assert PROBE_COMMENT in dump  # control: the dump does contain what was submitted
     assert db.session.scalar(select(Throttle.key)).startswith("code:")  # and the throttle row
+    dump += "\n" + waiting
     unkeyed = [hashlib.sha256(p.encode()).hexdigest() for p in (PROBE_ADDRESS, PROBE_FORWARDED)]
     for secret in (
         PROBE_AGENT,
@@ -194,6 +201,7 @@ def test_only_the_day_is_stored_under_random_ids(english, make_survey, make_bran
         for column in Base.metadata.tables[name].columns:
             assert not isinstance(column.type, DateTime), f"{name}.{column.name}"
     assert isinstance(Response.__table__.c.submitted_on.type, Date)
+    change_state(None, survey, "close")  # counts the three waiting ballots
     db.session.expire_all()
     rows = db.session.scalars(select(Response)).all()
     assert len(rows) == 3

@@ -7,11 +7,12 @@ from datetime import date
 
 import pytest
 
-from survey.auth.access import session_marker, token_hash
+from survey.auth.access import SESSION_KEY, token_hash
 from survey.db import db
 from survey.models import ApiToken, Role, Source, SurveyState
+from survey.services.accounts import open_session
 from survey.services.report import build_report
-from survey.services.responses import record_response
+from tests.helpers.results import record_response
 
 TOKEN = "test-token-5f0c2d9a7b1e4c3d8a6f"
 REPORT = "/api/v1/surveys/{}/report"
@@ -52,8 +53,7 @@ def data(make_survey, make_branch, make_user):
 def with_session(client, user):
     """Sign ``client`` in as ``user`` the way the login view does."""
     with client.session_transaction() as session:
-        session["user_id"] = user.id
-        session["auth"] = session_marker(user)
+        session[SESSION_KEY] = open_session(user)
     return client
 
 

@@ -11,10 +11,10 @@ from flask import g
 from sqlalchemy import select, text
 
 from survey import create_app
-from survey.auth.access import load_user, token_hash
+from survey.auth.access import SESSION_KEY, load_user, token_hash
 from survey.auth.passwords import needs_rehash, verify_password
 from survey.db import db
-from survey.models import ApiToken, AuditEntry, Role, Throttle, User
+from survey.models import ApiToken, AuditEntry, Role, Throttle, User, UserSession
 from survey.services import throttle
 from tests.conftest import TEST_PASSWORD, isolated_client, sign_in
 
@@ -66,7 +66,11 @@ def test_sign_in_starts_a_session_and_follows_a_same_site_next(english, make_use
     assert signed_in_as(english) == "office"
     with english.session_transaction() as session:
         assert session.permanent is True
-        assert session["user_id"] == db.session.scalar(select(User.id))
+        token = session[SESSION_KEY]
+    # The server keeps the session (hashed), so that signing out can end it.
+    stored = db.session.scalars(select(UserSession)).one()
+    assert stored.user_id == db.session.scalar(select(User.id))
+    assert stored.token_hash == token_hash(token) and token not in stored.token_hash
     assert [a for _, a, _ in audit_actions()] == ["auth.login"]
 
 
@@ -254,6 +258,22 @@ def test_sign_out_needs_post_with_csrf(english, make_user):
     assert response.headers["Location"] == "/login"
     assert signed_in_as(english) is None
     assert [a for _, a, _ in audit_actions()] == ["auth.login", "auth.logout"]
+
+
+def test_sign_out_ends_the_session_on_the_server(app, make_user):
+    """A copy of the session cookie taken before signing out no longer signs anyone in."""
+    make_user("office", Role.ADMIN)
+    browser = isolated_client(app)
+    sign_in(browser, "office")
+    copied = browser.get_cookie("session").value
+    thief = isolated_client(app)
+    thief.set_cookie("session", copied)
+    assert signed_in_as(thief) == "office"  # control: the copy works while the session lasts
+    page = browser.get("/account").data
+    assert browser.post("/logout", data={"csrf_token": form_token(page)}).status_code == 302
+    assert signed_in_as(thief) is None
+    assert thief.get("/account").status_code == 302
+    assert db.session.scalars(select(UserSession)).all() == []
 
 
 # --------------------------------------------------------------------------- password change

@@ -52,7 +52,13 @@ def read_codes(path) -> list[dict[str, str]]:
 
 def test_mint_codes_for_every_active_branch_and_category(runner, coded_survey, tmp_path):
     out = tmp_path / "codes.csv"
+    # The survey is open: minting now needs a reason, as on the office's page.
     result = runner.invoke(args=["mint-codes", "pingyi", "--count", "3", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "State a reason to mint these codes: the survey is open" in result.stderr
+    assert not out.exists()
+    reason = ["--reason", "second sitting for the night shift"]
+    result = runner.invoke(args=["mint-codes", "pingyi", "--count", "3", "-o", str(out), *reason])
     assert result.exit_code == 0, result.output
     assert "Minted 12 codes" in result.output
     rows = read_codes(out)
@@ -67,8 +73,11 @@ def test_mint_codes_for_every_active_branch_and_category(runner, coded_survey, t
         assert db.session.get(Branch, scope.branch_id).code == row["branch"]
     assert db.session.scalar(select(func.count(AccessCode.id))) == 12
     assert db.session.scalar(select(func.count(CodeBatch.id))) == 4
-    audit = db.session.scalar(select(AuditEntry))
-    assert audit.action == "codes.mint" and "codes=12" in audit.detail
+    # One entry per batch, the same as the office's page writes, flagged for the supervisors.
+    entries = db.session.scalars(select(AuditEntry)).all()
+    assert [e.action for e in entries] == ["codes.mint"] * 4
+    assert all(e.is_flagged and e.username is None for e in entries)
+    assert all("reason='second sitting for the night shift'" in e.detail for e in entries)
 
 
 def test_mint_codes_for_one_branch_and_category_of_a_draft(
@@ -95,7 +104,7 @@ def test_mint_codes_for_one_branch_and_category_of_a_draft(
         (["pingyi"], 2, "--count"),
         (["nope", "--count", "1"], 1, 'unknown survey "nope"'),
         (["pingyi", "--count", "1", "--branch", "b99"], 1, 'unknown branch "b99"'),
-        (["pingyi", "--count", "1", "--branch", "b03"], 1, 'branch "b03" is inactive'),
+        (["pingyi", "--count", "1", "--branch", "b03"], 1, "Inactive branches get no codes: b03"),
         (["pingyi", "--count", "1", "--category", "staff"], 1, 'unknown category "staff"'),
     ],
 )
@@ -117,7 +126,7 @@ def test_mint_codes_refuses_a_closed_survey_and_an_existing_file(runner, coded_s
     before = snapshot()
     result = runner.invoke(args=["mint-codes", "pingyi", "--count", "2", "-o", str(out)])
     assert result.exit_code == 1
-    assert "survey pingyi is closed" in result.stderr
+    assert "The survey is closed: reopen it before minting codes." in result.stderr
     assert "already exists" in result.stderr
     assert out.read_text() == "printed earlier"
     assert snapshot() == before
@@ -141,8 +150,8 @@ def test_open_and_close_survey_are_audited(runner, make_survey):
     assert survey.state is SurveyState.CLOSED and survey.closed_on is not None
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.action, e.username, e.detail) for e in entries] == [
-        ("survey.open", None, "survey=pingyi"),
-        ("survey.close", None, "survey=pingyi"),
+        ("survey.open", None, "survey=pingyi state=draft->open"),
+        ("survey.close", None, "survey=pingyi state=open->closed counted=0 held_back=0"),
     ]
     assert all(e.at is not None and e.at.tzinfo is None for e in entries)
 

@@ -1,15 +1,18 @@
 """A crash in the middle of a submission storm loses no acknowledged answer and splits no pair.
 
 The server (gunicorn master and both workers) is killed with SIGKILL while respondents are
-submitting, then restarted on the same database. Afterwards:
+submitting, between submissions and the mixes of the ballot box, then restarted on the same
+database. Afterwards:
 
 * every submission that was answered with its 303 to the thank-you page is stored: its code is
-  used, and its answers are counted in its branch and category;
-* no code is used without its response and no response exists without its code used: per branch
-  and category, used codes = web responses = turnout tally;
+  used, and its answers are in its branch and category, counted or still sealed in the box;
+* no code is used without its answer and no answer exists without its code used: per branch
+  and category, used codes = answers counted + answers sealed, and the turnout tally = answers
+  counted;
 * the answer tallies agree with the answer rows (nothing counted twice or lost from a tally);
 * the restarted server serves the codes that were never used, and refuses the used ones with the
-  already-used page.
+  already-used page;
+* closing the survey then counts everything that waited: no sealed ballot is left behind.
 
 Runs on SQLite (WAL) and PostgreSQL.
 """
@@ -45,7 +48,9 @@ from survey.models import (
     ScaleOption,
 )
 from survey.services.codes import code_hash
+from survey.services.surveys import change_state
 from tests.helpers.live_server import TEST_SECRET_KEY, LiveServer
+from tests.helpers.results import sealed_ballots
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +103,8 @@ async def _storm_until_killed(
     return outcomes
 
 
-def _stored_answer_cells() -> Counter:
-    """Stored answers per (branch, category, item, option) from the answer rows."""
+def _counted_answer_cells() -> Counter:
+    """Counted answers per (branch, category, item, option), from the answer rows."""
     rows = db.session.execute(
         select(Branch.code, RespondentCategory.key, Item.key, ScaleOption.key, func.count())
         .select_from(Answer)
@@ -111,6 +116,24 @@ def _stored_answer_cells() -> Counter:
         .group_by(Branch.code, RespondentCategory.key, Item.key, ScaleOption.key)
     )
     cells = Counter({tuple(row[:4]): row[4] for row in rows})
+    db.session.commit()
+    return cells
+
+
+def _stored_answer_cells() -> Counter:
+    """Stored answers per (branch, category, item, option): the counted ones, and those still
+    sealed in the ballot box (opened with the server's key, which the test shares)."""
+    cells = _counted_answer_cells()
+    branches = dict(db.session.execute(select(Branch.id, Branch.code)).all())
+    categories = dict(
+        db.session.execute(select(RespondentCategory.id, RespondentCategory.key)).all()
+    )
+    items = dict(db.session.execute(select(Item.id, Item.key)).all())
+    options = dict(db.session.execute(select(ScaleOption.id, ScaleOption.key)).all())
+    for group, ballot in sealed_ballots():
+        for item, option in ballot.answers.items():
+            cell = (branches[group.branch_id], categories[group.category_id])
+            cells[(*cell, items[item], options[option])] += 1
     db.session.commit()
     return cells
 
@@ -152,7 +175,7 @@ def _check_consistency(database_url: str, outcomes: list[Outcome], group_of: dic
                 acknowledged_cells[(branch, category, name, value)] += 1
     missing = {cell: n for cell, n in acknowledged_cells.items() if stored[cell] < n}
     assert not missing, f"acknowledged answers missing from the answer rows: {missing}"
-    assert _tallied_answer_cells() == stored
+    assert _tallied_answer_cells() == _counted_answer_cells()
 
 
 def test_kill_minus_nine_mid_storm_loses_no_acknowledged_answer(
@@ -196,3 +219,10 @@ def test_kill_minus_nine_mid_storm_loses_no_acknowledged_answer(
     counts = stored_counts(database_url)
     assert counts.total_responses == counts.total_used
     assert counts.total_used >= sum(o.acknowledged for o in outcomes + later)
+
+    # Closing counts every ballot that waited through the crash: none is left sealed.
+    before = _stored_answer_cells()
+    change_state(None, survey, "close")
+    counts = stored_counts(database_url)
+    assert counts.total_sealed == 0 and not counts.mismatches()
+    assert _counted_answer_cells() == before == _tallied_answer_cells()

@@ -23,7 +23,7 @@ from survey.models import (
     SurveyState,
 )
 from survey.services.definitions import export_definition, parse_definition
-from survey.services.responses import record_response
+from tests.helpers.results import record_response
 from tests.survey.dbstate import snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

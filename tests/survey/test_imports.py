@@ -24,6 +24,8 @@ from survey.models import (
     SurveyState,
 )
 from survey.services.imports import Table, parse_ballots, read_table
+from survey.services.surveys import change_state
+from tests.helpers.results import sealed_ballots
 from tests.survey.dbstate import snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -238,6 +240,10 @@ def test_import_responses_reads_each_encoding(runner, ballot_survey, encoding):
     )
     assert result.exit_code == 0, result.output
     assert "Stored 4 paper ballots" in result.output
+    # One ballot per group waits sealed in the ballot box until the survey closes.
+    assert stored_ballots() == (Counter(), Counter())
+    assert len(sealed_ballots()) == 4
+    change_state(None, ballot_survey, "close")
     assert stored_ballots() == (EXPECTED_BALLOTS, EXPECTED_COMMENTS)
     tallies = db.session.scalars(select(RespondentTally)).all()
     assert sum(t.count for t in tallies) == 4

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from flask import url_for
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import AuditEntry, BallotDraft, Branch, CodeBatch, Role, SurveyState
+from survey.models import AuditEntry, Branch, CodeBatch, Role, SurveyState
+from survey.services.ballot_drafts import GRID, create_draft
 from tests.survey.dbstate import snapshot
 from tests.survey.manage_support import sign_in_as, token
 
@@ -22,16 +21,8 @@ def world(app, make_survey, make_branch, make_user, mint):
     mint(survey, branch, 2)
     other = make_user("viewer", Role.SUPERVISOR)
     admin = make_user("office")
-    draft = BallotDraft(
-        survey_id=survey.id,
-        created_by=admin.id,
-        payload='{"origin": "grid", "source": "keyed", "first": [{"branch": "b01", '
-        '"category": "member", "q1": "good", "q2": "", "q3": ""}], "lines": null, '
-        '"second": null}',
-        created_at=datetime(2025, 1, 1),
-    )
-    db.session.add(draft)
-    db.session.commit()
+    row = {"branch": "b01", "category": "member", "q1": "good", "q2": "", "q3": ""}
+    draft = create_draft(admin, survey, [row], GRID, "keyed")
     batch = db.session.scalar(select(CodeBatch))
     return {
         "survey_id": survey.id,

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from survey.auth.passwords import verify_password
 from survey.db import db
-from survey.models import AuditEntry, Branch, Role, User
+from survey.models import ApiToken, AuditEntry, Branch, Role, User
+from survey.services.accounts import create_token
 from survey.services.responses import submit_with_code
 from tests.conftest import isolated_client
 from tests.survey.dbstate import snapshot
@@ -126,7 +127,9 @@ def test_accounts_are_created_changed_reset_and_deactivated(app, admin, make_bra
     db.session.expire_all()
     assert (account.role, account.branch_id) == (Role.BRANCH_VIEWER, b01.id)
 
-    # A reset password ends the account's sessions.
+    # A reset password ends the account's sessions and revokes its API tokens: whoever knew
+    # the old password may have made either.
+    token = create_token(account, "script").token
     response, _page = _post(
         admin,
         f"/manage/users/{account.id}/password",
@@ -136,6 +139,7 @@ def test_accounts_are_created_changed_reset_and_deactivated(app, admin, make_bra
     db.session.expire_all()
     assert verify_password(account.password_hash, "a second password")
     assert other.get("/manage/").status_code == 302  # signed out: sent to the sign-in page
+    assert db.session.get(ApiToken, token.id).revoked_on is not None
 
     response, _page = _post(admin, f"/manage/users/{account.id}/deactivate")
     assert response.status_code == 302
@@ -149,7 +153,7 @@ def test_accounts_are_created_changed_reset_and_deactivated(app, admin, make_bra
 
     assert _audit("user.create") == ["user=secretary role=supervisor"]
     assert _audit("user.update") == ["user=secretary supervisor/- -> branch_viewer/b01"]
-    assert _audit("user.reset_password") == ["user=secretary"]
+    assert _audit("user.reset_password") == ["user=secretary tokens_revoked=1"]
     assert _audit("user.deactivate") == ["user=secretary"] == _audit("user.activate")
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.db import db
-from survey.models import AccessCode, AuditEntry, CodeBatch, SurveyState
+from survey.models import AccessCode, AuditEntry, BranchMembers, CodeBatch, Role, SurveyState
 from survey.services.codes import code_hash
 from survey.services.responses import submit_with_code
 from tests.conftest import csrf_token
@@ -40,7 +40,13 @@ def setup(make_survey, make_branch):
     return make_survey("pingyi"), branches
 
 
-def _mint(client, survey, branch_id: int, count: int, category: str = "member"):
+#: The survey of these tests is open, so minting needs a reason (see the flooding test below).
+REASON = "codes for the afternoon sitting"
+
+
+def _mint(
+    client, survey, branch_id: int, count: int, category: str = "member", reason: str = REASON
+):
     return client.post(
         f"/manage/surveys/{survey.id}/codes",
         data={
@@ -48,6 +54,7 @@ def _mint(client, survey, branch_id: int, count: int, category: str = "member"):
             "branch": str(branch_id),
             "category": str(survey.category(category).id),
             "count": str(count),
+            "reason": reason,
         },
     )
 
@@ -180,7 +187,8 @@ def test_turnout_page_and_json_show_counts_only(admin, setup):
     assert after.headers["Cache-Control"] == "no-store"
     data = after.get_json()
     b01 = next(b for b in data["counts"]["branches"] if b["code"] == "b01")
-    assert (b01["codes_used"], b01["web_responses"]) == (1, 1)
+    # Turnout counts the answer at once, though it waits sealed to be counted in the results.
+    assert (b01["codes_used"], b01["web_responses"], b01["waiting"]) == (1, 1, 1)
     assert data["display"]["total"]["turnout"] == "25.0%"
     assert before["display"]["total"]["turnout"] == "0.0%"
     assert set(b01) == {
@@ -192,6 +200,7 @@ def test_turnout_page_and_json_show_counts_only(admin, setup):
         "web_responses",
         "responses",
         "turnout_rate",
+        "waiting",
     }
     assert "意見" not in after.get_data(as_text=True)
     assert [b["code"] for b in data["counts"]["branches"]] == ["b01", "b02"]
@@ -205,3 +214,45 @@ def test_too_many_codes_at_once_are_refused(admin, setup):
     assert response.status_code == 409
     assert "At most 1200 codes can be minted at once" in response.get_data(as_text=True)
     assert snapshot() == before
+
+
+def test_codes_beyond_members_or_while_open_need_a_reason_and_reach_the_supervisors(
+    admin, web, setup, make_user
+):
+    """Flooding: extra codes for one group, used around one person's answer, would fill that
+    person's counting batch with answers the office knows. Such mints need a reason and show
+    on the supervisors' oversight page."""
+    survey, branches = setup
+    b01 = branches[0]
+    db.session.add(BranchMembers(branch_id=b01.id, category_key="member", count=3))
+    with db.transaction():
+        survey.state = SurveyState.DRAFT
+    # A draft survey, within the branch's 3 members: no reason needed, nothing flagged.
+    assert _mint(admin, survey, b01.id, 3, reason="").status_code == 200
+    before = snapshot()
+    refused = _mint(admin, survey, b01.id, 1, reason="")
+    assert refused.status_code == 409
+    page = html.unescape(refused.get_data(as_text=True))
+    assert "State a reason to mint these codes" in page
+    assert "b01, 黨員 would have 4 codes for 3 members" in page
+    assert snapshot() == before
+    assert _mint(admin, survey, b01.id, 1, reason="a member joined").status_code == 200
+    with db.transaction():
+        survey.state = SurveyState.OPEN
+    refused = _mint(admin, survey, branches[1].id, 2, reason="")
+    assert refused.status_code == 409
+    assert "the survey is open" in refused.get_data(as_text=True)
+
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "codes.mint").order_by(AuditEntry.id)
+    ).all()
+    assert [e.is_flagged for e in entries] == [False, True]
+    assert "reason='a member joined'" in entries[1].detail
+
+    supervisor = make_user("supervisor", Role.SUPERVISOR)
+    sign_in_as(web, supervisor)
+    oversight = web.get("/oversight")
+    assert oversight.status_code == 200
+    text = html.unescape(oversight.get_data(as_text=True))
+    assert "reason='a member joined'" in text
+    assert entries[0].detail not in text  # the ordinary mint is not listed

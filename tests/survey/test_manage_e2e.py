@@ -28,6 +28,7 @@ from survey.services.codes import slip_url
 from survey.services.responses import submit_with_code
 from survey.services.slips import qr_svg
 from tests.conftest import csrf_token, isolated_client
+from tests.helpers.results import received, sealed_ballots
 from tests.survey.manage_support import branches_xlsx, hidden, sign_in_as, token, token_in
 
 CODE = re.compile(r'<p class="slip-code" lang="en">([0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5})</p>')
@@ -171,7 +172,7 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     assert response.status_code == 302
     draft = db.session.scalar(select(BallotDraft))
     assert draft is not None
-    assert db.session.scalar(select(func.count(Response.id))) == 3  # nothing stored yet
+    assert received() == 3  # the three web answers; nothing from paper yet
     second = [list(b[2]) for b in ballots]
     second[6][2] = "poor"
     response = web.post(
@@ -183,16 +184,18 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert page.count('class="disagreement"') == 1
     assert "3. 撰寫黨性材料是否結合實際" in page  # the item of the disagreeing cell
-    assert db.session.scalar(select(func.count(Response.id))) == 3
+    assert received() == 3
     response = web.post(
         f"/manage/surveys/{survey.id}/ballots/{draft.id}/resolve",
         data={"csrf_token": csrf, "d-7-q3": "average"},  # the paper says 一般
     )
     assert response.status_code == 302
+    assert received() == 13
+    # Ten paper ballots in one group: a batch of 5 is counted at once, 5 wait for more.
     paper = db.session.scalar(
         select(func.count(Response.id)).where(Response.source == Source.PAPER)
     )
-    assert paper == 10
+    assert paper == 5
     assert db.session.scalar(select(func.count(BallotDraft.id))) == 0
     assert _turnout(web, survey.id, "b02")["paper_ballots"] == 10
 
@@ -210,6 +213,9 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Survey, survey.id).state is SurveyState.CLOSED
+    # Closing counted everything that waited: all 13 answers are in the results.
+    assert db.session.scalar(select(func.count(Response.id))) == 13
+    assert sealed_ballots() == []
 
     actions = db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.username == "office").order_by(AuditEntry.id)

@@ -34,10 +34,10 @@ from survey.services.report import (
 from survey.services.responses import (
     delete_responses,
     rebuild_tallies,
-    record_response,
     submit_with_code,
 )
 from survey.services.turnout import survey_turnout, turnout
+from tests.helpers.results import record_response
 
 SUMMARY_KEYS = {"n", "counts", "favourable_rate", "favourable_ci", "score_mean", "score_ci"}
 SUPPRESSED_KEYS = {"code", "name", "respondents", "suppressed", "status"}

@@ -5,7 +5,8 @@ complementary rule, one whose two categories are both hidden; two categories wit
 three items with skips; two stages) is stored through ``record_response``. R then recomputes
 from the raw answers, not from counts: Wilson intervals (``prop.test(correct = FALSE)``),
 t intervals (``t.test``), branch vs rest (``chisq.test(correct = FALSE)`` or ``fisher.test`` by
-the expected ≥ 5 rule), Holm (``p.adjust``), χ² with Cramér's V, ``kruskal.test``, Cronbach's α,
+the expected ≥ 5 rule), Holm (``p.adjust``), χ² with Cramér's V and ``kruskal.test`` over the shown
+branches, Cronbach's α,
 the composite and its post-stratified rate, ranks, and the comparison of stages (Newcombe's
 hybrid interval from the Wilson limits, ``wilcox.test(exact = FALSE, correct = TRUE)``).
 Figures must agree to 1e-6 (relative), and both sides must publish exactly the same figures.
@@ -25,7 +26,7 @@ import pytest
 from survey.db import db
 from survey.models import Source, SurveyState
 from survey.services.report import build_report
-from survey.services.responses import record_response
+from tests.helpers.results import record_response
 
 RSCRIPT = shutil.which("Rscript") or (
     "/usr/bin/Rscript" if os.path.exists("/usr/bin/Rscript") else None
@@ -215,15 +216,17 @@ for (q in items) {
     put(paste0("vs|", b, "|", q, "|padj"), adjusted[[b]])
     put(paste0("vs|", b, "|", q, "|effect"), effects[[b]])
   }
-  tbl <- table(factor(answered$branch), factor(answered[[q]], levels = opts))
+  # The omnibus tests compare the shown branches only (hidden ones could be solved for).
+  tested <- answered[answered$branch %in% a$shown, ]
+  tbl <- table(factor(tested$branch), factor(tested[[q]], levels = opts))
   tbl <- tbl[rowSums(tbl) > 0, colSums(tbl) > 0, drop = FALSE]
   chi <- suppressWarnings(chisq.test(tbl))
   put(paste0("chi2|", q, "|stat"), chi$statistic)
   put(paste0("chi2|", q, "|df"), chi$parameter)
   put(paste0("chi2|", q, "|p"), chi$p.value)
   put(paste0("chi2|", q, "|v"), sqrt(chi$statistic / (sum(tbl) * (min(dim(tbl)) - 1))))
-  scores <- unname(weights[answered[[q]]])
-  kw <- kruskal.test(scores, factor(answered$branch))
+  scores <- unname(weights[tested[[q]]])
+  kw <- kruskal.test(scores, factor(tested$branch))
   put(paste0("kw|", q, "|stat"), kw$statistic)
   put(paste0("kw|", q, "|df"), kw$parameter)
   put(paste0("kw|", q, "|p"), kw$p.value)

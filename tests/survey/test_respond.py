@@ -26,7 +26,9 @@ from survey.models import (
     Throttle,
 )
 from survey.services import throttle
+from survey.services.surveys import change_state
 from tests.conftest import csrf_token
+from tests.helpers.results import received, sealed_answer_keys, sealed_ballots
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -142,7 +144,14 @@ def test_full_walk_from_code_to_thanks(english, survey_with_codes):
     assert thanks.status_code == 200
     assert "stored anonymously" in thanks.get_data(as_text=True)
 
-    assert count(Response) == 1
+    # Stored sealed in the ballot box, not yet counted: the code is used, the answers wait.
+    assert used_codes() == 1
+    assert count(Response) == 0 and count(Comment) == 0
+    assert sealed_answer_keys(survey) == [answers]
+
+    # Closing counts what waits (this survey's results were never shown).
+    change_state(None, survey, "close")
+    assert count(Response) == 1 and count(Comment) == 0 and sealed_ballots() == []
     stored = db.session.execute(
         select(Item.key, ScaleOption.key)
         .select_from(Answer)
@@ -150,8 +159,6 @@ def test_full_walk_from_code_to_thanks(english, survey_with_codes):
         .join(ScaleOption, ScaleOption.id == Answer.option_id)
     ).all()
     assert dict(stored) == answers
-    assert used_codes() == 1
-    assert count(Comment) == 0
 
 
 @pytest.mark.parametrize(
@@ -172,7 +179,7 @@ def test_code_is_accepted_however_it_is_typed(english, survey_with_codes, varian
     assert page.status_code == 200
     assert set(radio_groups(page.get_data(as_text=True))) == {i.key for i in survey.items}
     assert submit(english, token, typed, all_answers(survey)).status_code == 303
-    assert used_codes() == 1 and count(Response) == 1
+    assert used_codes() == 1 and received() == 1
 
 
 # ------------------------------------------------------------------------------ refusals
@@ -199,7 +206,7 @@ def test_unknown_code_in_the_questionnaire_post_is_refused(english, survey_with_
     response = submit(english, token, "22222-22222-22222", all_answers(survey))
     assert response.status_code == 404
     assert "We do not know this code" in response.get_data(as_text=True)
-    assert count(Response) == 0
+    assert received() == 0
 
 
 def test_used_code_is_refused_at_entry_and_at_submission(english, survey_with_codes):
@@ -213,7 +220,7 @@ def test_used_code_is_refused_at_entry_and_at_submission(english, survey_with_co
     twice = submit(english, token, codes[0], all_answers(survey, "poor"))
     assert twice.status_code == 409
     assert "This code has already been used" in twice.get_data(as_text=True)
-    assert count(Response) == 1
+    assert received() == 1
 
 
 @pytest.mark.parametrize(
@@ -234,7 +241,7 @@ def test_code_of_a_survey_that_is_not_open_is_refused(
     posted = submit(english, token, codes[0], all_answers(survey))
     assert posted.status_code == 403
     assert message in posted.get_data(as_text=True)
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
 
 def test_survey_closed_while_the_questionnaire_was_open(english, survey_with_codes):
@@ -245,7 +252,7 @@ def test_survey_closed_while_the_questionnaire_was_open(english, survey_with_cod
     response = submit(english, token, codes[0], all_answers(survey))
     assert response.status_code == 403
     assert "This survey is closed" in response.get_data(as_text=True)
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
 
 def test_missing_answers_keep_the_given_ones_and_are_named(english, survey_with_codes):
@@ -267,12 +274,12 @@ def test_missing_answers_keep_the_given_ones_and_are_named(english, survey_with_
     assert 'href="#item-q1-0"' in summary and 'href="#item-q3-0"' in summary
     assert "kept text</textarea>" in html
     assert f'name="code" type="hidden" value="{codes[0]}"' in html
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
     # The kept form can then be completed with the same code.
     completed = submit(english, token, codes[0], all_answers(survey))
     assert completed.status_code == 303
-    assert count(Response) == 1
+    assert received() == 1
 
 
 def test_unknown_option_value_is_refused(english, survey_with_codes):
@@ -284,7 +291,7 @@ def test_unknown_option_value_is_refused(english, survey_with_codes):
     html = response.get_data(as_text=True)
     assert "This answer is not one of the choices." in html
     assert checked_values(html) == {"q1": "good", "q3": "good"}
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
 
 def test_comment_over_the_limit_is_refused_and_kept(english, survey_with_codes):
@@ -300,14 +307,15 @@ def test_comment_over_the_limit_is_refused_and_kept(english, survey_with_codes):
     assert "Please shorten your comment to 20 characters." in html
     assert f"{too_long}</textarea>" in html
     assert checked_values(html) == all_answers(survey)
-    assert count(Response) == 0 and count(Comment) == 0 and used_codes() == 0
+    assert received() == 0 and count(Comment) == 0 and used_codes() == 0
 
     # Line breaks count once, as in the browser's maxlength, though browsers send CRLF.
     at_limit = "一二三四五六七八九\r\n一二三四五六七八九"
     assert (
         submit(english, token, codes[0], all_answers(survey), comment=at_limit).status_code == 303
     )
-    assert db.session.scalar(select(Comment.text)) == at_limit.replace("\r\n", "\n")
+    [(_group, ballot)] = sealed_ballots()
+    assert ballot.comment == at_limit.replace("\r\n", "\n")
 
 
 def test_missing_csrf_token_is_refused_and_nothing_is_stored(english, survey_with_codes):
@@ -319,7 +327,7 @@ def test_missing_csrf_token_is_refused_and_nothing_is_stored(english, survey_wit
     assert "This page has expired or was not sent from this site." in html
     assert "your code can still be used" in html
     assert english.post("/start", data={"code": codes[0]}).status_code == 400
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
 
 def test_expired_session_is_refused_and_the_code_stays_usable(english, survey_with_codes):
@@ -329,7 +337,7 @@ def test_expired_session_is_refused_and_the_code_stays_usable(english, survey_wi
     response = submit(english, token, codes[0], all_answers(survey))
     assert response.status_code == 400
     assert "This page has expired" in response.get_data(as_text=True)
-    assert count(Response) == 0 and used_codes() == 0
+    assert received() == 0 and used_codes() == 0
 
 
 def test_forged_csrf_token_is_refused(english, survey_with_codes):
@@ -337,7 +345,7 @@ def test_forged_csrf_token_is_refused(english, survey_with_codes):
     csrf_token(english)
     response = submit(english, "forged.token.value", codes[0], all_answers(survey))
     assert response.status_code == 400
-    assert count(Response) == 0
+    assert received() == 0
 
 
 def test_comment_is_stored_apart_from_the_response(english, survey_with_codes):
@@ -345,6 +353,7 @@ def test_comment_is_stored_apart_from_the_response(english, survey_with_codes):
     _page, token = open_questionnaire(english, codes[0])
     text = "  The rectification list was published on time.  "
     assert submit(english, token, codes[0], all_answers(survey), comment=text).status_code == 303
+    change_state(None, survey, "close")
     comment = db.session.scalars(select(Comment)).one()
     assert comment.text == text.strip()
     assert (comment.survey_id, comment.branch_id) == (survey.id, branch.id)
@@ -362,7 +371,8 @@ def test_survey_without_comments_offers_no_comment_box_and_ignores_one(
     assert "<textarea" not in page.get_data(as_text=True)
     posted = submit(english, token, codes[0], all_answers(survey), comment="smuggled")
     assert posted.status_code == 303
-    assert count(Response) == 1 and count(Comment) == 0
+    [(_group, ballot)] = sealed_ballots()
+    assert ballot.comment is None
 
 
 def test_voided_batch_code_is_unknown(english, survey_with_codes):
@@ -395,7 +405,7 @@ def test_code_survey_has_no_open_link(english, survey_with_codes):
     token = csrf_token(english)
     posted = english.post("/s/pingyi/b01", data={"csrf_token": token, "q1": "good"})
     assert posted.status_code == 404
-    assert count(Response) == 0
+    assert received() == 0
 
 
 @pytest.mark.parametrize("path", ["/s/manyi/b02", "/s/manyi/nope", "/s/nope/b01"])
@@ -431,7 +441,7 @@ def test_open_link_walk_with_category_choice_and_duplicate_refusal(app, english,
     )
     assert no_category.status_code == 422
     assert "Please choose who you are answering as." in no_category.get_data(as_text=True)
-    assert count(Response) == 0
+    assert received() == 0
 
     bad_category = english.post(
         "/s/manyi/b01",
@@ -450,13 +460,13 @@ def test_open_link_walk_with_category_choice_and_duplicate_refusal(app, english,
     )
     assert done.status_code == 303
     assert done.headers["Location"] == "/thanks"
-    response = db.session.scalars(select(Response)).one()
+    [(group, ballot)] = sealed_ballots()
     public = db.session.scalar(
         select(RespondentCategory.id).where(RespondentCategory.key == "public")
     )
     branch = db.session.scalar(select(Branch.id).where(Branch.code == "b01"))
-    assert (response.category_id, response.branch_id) == (public, branch)
-    assert count(Answer) == 2 and count(Comment) == 1
+    assert (group.category_id, group.branch_id) == (public, branch)
+    assert len(ballot.answers) == 2 and ballot.comment == "ok"
 
     cookie = answered_cookie(english)
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
@@ -474,7 +484,7 @@ def test_open_link_walk_with_category_choice_and_duplicate_refusal(app, english,
         data={"csrf_token": token, "category": "member", **all_answers(link_survey, "poor")},
     )
     assert second.status_code == 409
-    assert count(Response) == 1
+    assert received() == 1
 
 
 def test_open_link_duplicates_are_discouraged_not_prevented(english, link_survey):
@@ -490,7 +500,7 @@ def test_open_link_duplicates_are_discouraged_not_prevented(english, link_survey
     assert (
         english.post("/s/manyi/b01", data={"csrf_token": english_token, **data}).status_code == 303
     )
-    assert count(Response) == 2
+    assert received() == 2
 
 
 def test_forged_answered_cookie_is_ignored(english, link_survey):
@@ -509,7 +519,8 @@ def test_open_link_with_one_category_asks_no_category(english, link_survey):
     member = db.session.scalar(
         select(RespondentCategory.id).where(RespondentCategory.key == "member")
     )
-    assert db.session.scalar(select(Response.category_id)) == member
+    [(group, _ballot)] = sealed_ballots()
+    assert group.category_id == member
 
 
 def test_open_link_missing_answer_keeps_category_and_answers(english, link_survey):
@@ -521,7 +532,7 @@ def test_open_link_missing_answer_keeps_category_and_answers(english, link_surve
     html = response.get_data(as_text=True)
     assert checked_values(html) == {"category": "public", "q2": "average"}
     assert "cannot prevent anyone from answering twice" in html
-    assert count(Response) == 0
+    assert received() == 0
 
 
 # ------------------------------------------------------------------------------- back-off
@@ -552,7 +563,7 @@ def test_code_guessing_is_blocked_across_requests_and_the_row_holds_no_address(
     # While blocked, even a valid code is refused (else the block would reveal valid codes).
     assert english.post("/start", data={"csrf_token": token, "code": codes[0]}).status_code == 429
     assert submit(english, token, codes[0], all_answers(survey)).status_code == 429
-    assert count(Response) == 0
+    assert received() == 0
 
     rows = db.session.execute(select(Throttle.__table__)).all()
     assert len(rows) == 1
@@ -575,18 +586,24 @@ def test_code_guessing_is_blocked_across_requests_and_the_row_holds_no_address(
     assert submit(english, token, codes[0], all_answers(survey)).status_code == 303
 
 
-def test_used_codes_and_typing_mistakes_below_the_limit_do_not_block(english, survey_with_codes):
+def test_asking_again_about_a_used_code_counts_towards_the_limit(english, survey_with_codes):
+    """An insider who keeps asking whether one person's code has been used yet is slowed down
+    like a guesser; typing mistakes below the limit block nobody."""
     survey, _branch, codes = survey_with_codes
     _page, token = open_questionnaire(english, codes[0])
     assert submit(english, token, codes[0], all_answers(survey)).status_code == 303
-    for _ in range(throttle.CODE_ENTRY.limit + 2):
+    limit = throttle.CODE_ENTRY.limit
+    for _ in range(limit // 2):
         assert (
             english.post("/start", data={"csrf_token": token, "code": codes[0]}).status_code == 409
         )
-    for _ in range(throttle.CODE_ENTRY.limit - 1):
+    for _ in range(limit - 1 - limit // 2):
         assert english.post("/start", data={"csrf_token": token, "code": "nope"}).status_code == 404
     page, _token = open_questionnaire(english, codes[1])
     assert page.status_code == 200
+    # The next used code reaches the limit: refused, and so is everything after it.
+    assert english.post("/start", data={"csrf_token": token, "code": codes[0]}).status_code == 429
+    assert english.post("/start", data={"csrf_token": token, "code": codes[2]}).status_code == 429
 
 
 def test_open_link_without_csrf_token_is_refused(english, link_survey):
@@ -594,4 +611,4 @@ def test_open_link_without_csrf_token_is_refused(english, link_survey):
     response = english.post("/s/manyi/b01", data={"category": "member", **all_answers(link_survey)})
     assert response.status_code == 400
     assert "open the survey link again" in response.get_data(as_text=True)
-    assert count(Response) == 0 and answered_cookie(english) is None
+    assert received() == 0 and answered_cookie(english) is None

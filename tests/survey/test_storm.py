@@ -17,6 +17,7 @@ from benchmarks.duplicate_storm import run_storm
 from benchmarks.submission_load import stored_counts
 from survey.db import db
 from survey.models import Answer
+from survey.services.surveys import change_state
 from tests.helpers.live_server import live_server
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,10 @@ def test_each_code_stores_one_answer_and_refuses_the_rest_clearly(
     assert counts.total_responses == ROUNDS * CODES_PER_ROUND
     assert counts.total_used == ROUNDS * CODES_PER_ROUND
     assert not counts.mismatches()
+    # Closing counts what still waits in the ballot box: every answer reaches the results once.
+    change_state(None, survey, "close")
+    counts = stored_counts(database_url)
+    assert counts.total_sealed == 0 and not counts.mismatches()
     answers = db.session.scalar(select(func.count()).select_from(Answer))
     db.session.commit()
     assert answers == ROUNDS * CODES_PER_ROUND * 3

@@ -7,7 +7,7 @@
   var url = table.getAttribute("data-source");
   var interval = parseInt(table.getAttribute("data-interval"), 10) || 10000;
   var status = document.getElementById("turnout-status");
-  var fields = ["codes_issued", "codes_used", "paper_ballots", "responses", "turnout"];
+  var fields = ["codes_issued", "codes_used", "paper_ballots", "responses", "waiting", "turnout"];
 
   function cell(text, className, tag) {
     var element = document.createElement(tag || "td");
