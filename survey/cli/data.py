@@ -299,17 +299,9 @@ def mix_ballots_command(slug: str | None) -> None:
         chosen = list(db.session.scalars(select(Survey).order_by(Survey.slug)))
     else:
         chosen = [find_survey(slug)]
+    locked_out = 0
     for survey in chosen:
-        try:
-            counted = ballot_box.mix_survey(survey)
-        except ballot_box.BoxUnreadable:
-            raise click.ClickException(
-                _(
-                    "the ballots of %(survey)s do not open with this SECRET_KEY; use the key "
-                    "they were sealed with",
-                    survey=survey.slug,
-                )
-            ) from None
+        counted = ballot_box.mix_survey(survey)
         left = ballot_box.waiting(survey)
         if counted or left:
             click.echo(
@@ -320,6 +312,17 @@ def mix_ballots_command(slug: str | None) -> None:
                     left=left,
                 )
             )
+        locked_out += ballot_box.unreadable(survey) if left else 0
+    if locked_out:
+        raise click.ClickException(
+            ngettext(
+                "%(num)d sealed ballot does not open with this SECRET_KEY; run mix-ballots "
+                "again with the key it was sealed with.",
+                "%(num)d sealed ballots do not open with this SECRET_KEY; run mix-ballots "
+                "again with the key they were sealed with.",
+                locked_out,
+            )
+        )
 
 
 @click.command("import-responses")

@@ -413,26 +413,50 @@ def _how_many(waiting: int, threshold: int, *, final: bool, published: bool) -> 
 
 
 def _mix(survey: Survey | Questionnaire, group: Group, *, final: bool, published: bool) -> int:
-    """Count what the rule allows of one group, inside the caller's transaction."""
+    """Count what the rule allows of one group, inside the caller's transaction.
+
+    A ballot that this server's key cannot open (sealed by a server with another
+    ``SECRET_KEY``) is left in the box untouched and does not block the others; it is counted
+    among the group's waiting ballots only once a server with its key mixes it.
+    """
     session = db.session
-    query = select(SealedBallot.id).where(*_group_filter(group))
+    query = select(SealedBallot.id, SealedBallot.sealed).where(*_group_filter(group))
     if session.get_bind().dialect.name == "postgresql":
         # A submission-triggered mix skips ballots another mixer holds; a close waits for them.
         query = query.with_for_update(skip_locked=not final)
-    ids = list(session.scalars(query))
-    take = _how_many(len(ids), survey.threshold, final=final, published=published)
+    readable = []
+    for key, stored in session.execute(query):
+        try:
+            readable.append((key, unseal(group, stored)))
+        except BoxUnreadable:
+            continue
+    take = _how_many(len(readable), survey.threshold, final=final, published=published)
     if take == 0:
         return 0
-    chosen = ids if take == len(ids) else _RANDOM.sample(ids, take)
-    stored = session.scalars(
+    chosen = readable if take == len(readable) else _RANDOM.sample(readable, take)
+    session.execute(
         delete(SealedBallot)
-        .where(SealedBallot.id.in_(chosen))
-        .returning(SealedBallot.sealed)
+        .where(SealedBallot.id.in_([key for key, _ballot in chosen]))
         .execution_options(synchronize_session=False)
-    ).all()
-    ballots = [unseal(group, blob) for blob in stored]
-    count_batch(survey, group.branch_id, group.category_id, group.source, ballots)
-    return len(ballots)
+    )
+    count_batch(
+        survey, group.branch_id, group.category_id, group.source, [b for _k, b in chosen]
+    )
+    return len(chosen)
+
+
+def unreadable(survey: Survey) -> int:
+    """Ballots of ``survey`` in the box that this server's key cannot open."""
+    count = 0
+    for group in waiting_groups(survey.id):
+        for stored in db.session.scalars(
+            select(SealedBallot.sealed).where(*_group_filter(group))
+        ):
+            try:
+                unseal(group, stored)
+            except BoxUnreadable:
+                count += 1
+    return count
 
 
 def waiting_groups(survey_id: int) -> list[Group]:

@@ -60,6 +60,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 #: Source name of changes made in the browser, shown in problems and audit entries.
 SOURCE = "web"
+#: Settings whose refusals name the settings form's field.
+_SETTING_FIELDS = frozenset({"threshold", "results"})
 
 #: Ready-made scales: name → (label, options).
 PRESET_SCALES: dict[str, tuple[str, tuple[OptionDef, ...]]] = {
@@ -168,7 +170,10 @@ def _apply(actor: User, definition: SurveyDefinition) -> Survey:
         with db.transaction():
             outcome = apply_definition(definition, SOURCE, user=actor)
     except Rejected as rejected:
-        raise EditRefused([p.message for p in rejected.problems]) from None
+        # A refused setting is shown next to its field; a locked questionnaire above the form.
+        fields = {p.field for p in rejected.problems}
+        field = fields.pop() if len(fields) == 1 and fields <= _SETTING_FIELDS else None
+        raise EditRefused([p.message for p in rejected.problems], field) from None
     return outcome.survey
 
 
