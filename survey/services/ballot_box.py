@@ -439,9 +439,7 @@ def _mix(survey: Survey | Questionnaire, group: Group, *, final: bool, published
         .where(SealedBallot.id.in_([key for key, _ballot in chosen]))
         .execution_options(synchronize_session=False)
     )
-    count_batch(
-        survey, group.branch_id, group.category_id, group.source, [b for _k, b in chosen]
-    )
+    count_batch(survey, group.branch_id, group.category_id, group.source, [b for _k, b in chosen])
     return len(chosen)
 
 
@@ -449,9 +447,7 @@ def unreadable(survey: Survey) -> int:
     """Ballots of ``survey`` in the box that this server's key cannot open."""
     count = 0
     for group in waiting_groups(survey.id):
-        for stored in db.session.scalars(
-            select(SealedBallot.sealed).where(*_group_filter(group))
-        ):
+        for stored in db.session.scalars(select(SealedBallot.sealed).where(*_group_filter(group))):
             try:
                 unseal(group, stored)
             except BoxUnreadable:
