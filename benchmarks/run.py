@@ -44,6 +44,7 @@ END_MARKER = "<!-- results:end -->"
 BENCHMARKS = {
     "submission": ("benchmarks.submission_load", 1.0, 0.25, True),
     "storm": ("benchmarks.duplicate_storm", 1.0, 1.0, True),
+    "box": ("benchmarks.ballot_box", 1.0, 0.25, False),
     "report": ("benchmarks.report_scale", 1.0, 0.05, False),
     "export": ("benchmarks.export_memory", 1.0, 0.1, False),
 }

@@ -57,6 +57,8 @@ PACED_ROUNDS = 4
 FLOOR_REQUESTS = 2000
 #: Floor requests sent before the clock starts, so every worker has connected and compiled.
 FLOOR_WARM_UP = 16
+#: The throughput run alternates floor and Ceping this many times (each a share of the load).
+ROUNDS = 3
 #: The hall: 300 respondents arriving at random over 60 s (the sitting at twice its real pace:
 #: the issue's hall spreads them over two minutes).
 HALL = 300
@@ -656,6 +658,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _share(total: int, turn: int) -> int:
+    """Turn ``turn``'s part of ``total`` split in ``ROUNDS`` (the parts add up to ``total``)."""
+    return total // ROUNDS + (1 if turn < total % ROUNDS else 0)
+
+
 def _warm_up(base_url: str, path: str, method: str = "GET", count: int = 16) -> None:
     """A few requests so every worker has imported and compiled what it serves."""
 
@@ -735,9 +742,10 @@ def measure(
 ) -> list[dict]:
     """Seed, serve, load and verify one backend; return its rows of the benchmark table.
 
-    Four runs, in this order: the floor, saturated by ``concurrency`` clients; Ceping saturated
-    the same way (respondents with no pause between pages: throughput); ``concurrency``
-    respondents at a human pace (latency); the hall (latency of the sitting itself).
+    Three runs, in this order: the throughput run, where the floor and Ceping, both saturated by
+    ``concurrency`` clients (respondents with no pause between pages), take turns in
+    ``ROUNDS`` rounds; ``concurrency`` respondents at a human pace (latency); the hall (latency
+    of the sitting itself).
     """
     secret = secrets.token_hex(32)
     groups = 6 * len(CATEGORIES)
@@ -757,25 +765,36 @@ def measure(
         app="benchmarks.floor_app:app",
         env={"FLOOR_DATABASE_URL": floor_url},
     )
-    with floor:
-        _warm_up(floor.url, "/insert", "POST", count=FLOOR_WARM_UP)
-        floor_latencies, floor_errors, floor_seconds = asyncio.run(
-            run_floor(floor.url, floor_requests, concurrency)
-        )
-    floor_rows = floor_app.count_rows(floor_url)
-    floor_rate = (floor_requests - floor_errors) / floor_seconds
-
     server = GunicornServer(database_url, secret, workers=workers)
-    with server:
+    with floor, server:
+        _warm_up(floor.url, "/insert", "POST", count=FLOOR_WARM_UP)
         # Every worker serves the whole path once before the clock starts (templates compiled).
         warm_outcomes, _seconds = asyncio.run(run_respondents(server.url, warm_codes, workers))
-        cpu_before = _cpu_seconds()
-        outcomes, seconds = asyncio.run(run_respondents(server.url, codes, concurrency))
-        client_cpu = _cpu_seconds() - cpu_before
+        # The floor and Ceping take turns, round by round, so that what else the machine does
+        # meanwhile weighs on both alike; idle gunicorn workers cost nothing in between.
+        floor_latencies: list[float] = []
+        floor_errors, floor_seconds = 0, 0.0
+        outcomes: list[Outcome] = []
+        seconds = client_cpu = 0.0
+        for turn in range(ROUNDS):
+            latencies, errors, spent = asyncio.run(
+                run_floor(floor.url, _share(floor_requests, turn), concurrency)
+            )
+            floor_latencies += latencies
+            floor_errors += errors
+            floor_seconds += spent
+            chunk = codes[turn::ROUNDS]
+            cpu_before = _cpu_seconds()
+            done, spent = asyncio.run(run_respondents(server.url, chunk, concurrency))
+            client_cpu += _cpu_seconds() - cpu_before
+            outcomes += done
+            seconds += spent
         paced_outcomes, _seconds = asyncio.run(
             run_respondents(server.url, paced_codes, concurrency, seed_value=3, pauses=PAUSES)
         )
         hall_outcomes = asyncio.run(run_hall(server.url, hall_codes, hall_seconds))
+    floor_rows = floor_app.count_rows(floor_url)
+    floor_rate = (floor_requests - floor_errors) / floor_seconds
     counts = stored_counts(database_url)
 
     everyone = outcomes + paced_outcomes + hall_outcomes + warm_outcomes

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, before_render_template, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,7 +33,7 @@ READ_ONLY_OPTION = "ceping_read_only"
 #: Mode of the SQLite database file; SQLite gives its -wal and -shm files the same mode.
 SQLITE_FILE_MODE = 0o600
 #: First key of the PostgreSQL advisory locks that order submissions against state changes.
-_SURVEY_LOCK_CLASS = 0x63_65_70  # "cep"
+SURVEY_LOCK_CLASS = 0x63_65_70  # "cep"
 
 
 def make_engine(url: str) -> Engine:
@@ -137,7 +137,7 @@ class Database:
         ):
             session.commit()
 
-    def begin_read(self) -> Session:
+    def begin_read(self, *, then_write: bool = False) -> Session:
         """Begin the session's transaction as a read that takes no lock, and return the session.
 
         On SQLite an ordinary transaction begins IMMEDIATE and holds the write lock from its
@@ -145,11 +145,19 @@ class Database:
         before it writes (the code, the survey, the back-off counter); begun here, those reads
         see a WAL snapshot instead and leave the lock to the writers. A later
         :meth:`transaction` ends such a read before it begins its own write. No-op when a
-        transaction has already begun, and on PostgreSQL, where reads never block writers.
+        transaction has already begun.
+
+        On PostgreSQL, where reads never block writers, a read that may be followed by a write
+        (``then_write``) is an ordinary transaction that the write continues (one connection
+        check-out, one BEGIN); any other read runs in autocommit mode: no BEGIN and COMMIT
+        round trips for a request that only reads.
         """
         session = self.session
         if not session.in_transaction():
-            session.connection(execution_options={READ_ONLY_OPTION: True})
+            options: dict = {READ_ONLY_OPTION: True}
+            if session.get_bind().dialect.name == "postgresql":
+                options = {} if then_write else {**options, "isolation_level": "AUTOCOMMIT"}
+            session.connection(execution_options=options)
         return session
 
     def _in_read(self, session: Session) -> bool:
@@ -201,7 +209,9 @@ class Database:
         change (closing, going live) takes it exclusively, so it waits for the submissions in
         flight and no submission lands after a close has mixed the box. A transaction-level
         advisory lock writes nothing to the survey's row. On SQLite every write transaction is
-        already exclusive (``BEGIN IMMEDIATE``), so there is nothing to do.
+        already exclusive (``BEGIN IMMEDIATE``), so there is nothing to do. The submission takes
+        the same shared lock inside its first statement (:func:`survey_lock_condition`), which
+        saves it a round trip.
         """
         session = self.session
         if session.get_bind().dialect.name != "postgresql":
@@ -209,8 +219,14 @@ class Database:
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         session.execute(
             text(f"SELECT {function}(:kind, :survey)"),
-            {"kind": _SURVEY_LOCK_CLASS, "survey": survey_id},
+            {"kind": SURVEY_LOCK_CLASS, "survey": survey_id},
         )
+
+    @staticmethod
+    def survey_lock_condition(survey_id):
+        """A WHERE condition that takes :meth:`lock_survey`'s shared lock on PostgreSQL when it is
+        evaluated (the function returns void, which is not NULL)."""
+        return func.pg_advisory_xact_lock_shared(SURVEY_LOCK_CLASS, survey_id).is_not(None)
 
     def truncate_wal(self, *, wait: bool = False) -> bool:
         """Copy SQLite's write-ahead log into the database and empty it; True when done.

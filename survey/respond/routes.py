@@ -29,17 +29,16 @@ from survey.errors import render_error
 from survey.models import Access, Branch
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
-from survey.services import throttle
+from survey.services import responses, throttle
 from survey.services.codes import normalise
 from survey.services.questionnaires import Questionnaire, load_questionnaire
 from survey.services.responses import (
     CodeAlreadyUsed,
-    CodeScope,
     LinkNotFound,
     Refusal,
     SurveyNotOpen,
+    TooManyAttempts,
     UnknownCode,
-    check_code,
     resolve_answers,
     submit_open_link,
     submit_with_code,
@@ -97,16 +96,8 @@ def _client_key() -> str:
     return throttle.address_key("code", request.remote_addr or "")
 
 
-def _too_many_attempts():
-    """A 429 page while this client is blocked for guessing codes, else None.
-
-    It begins the request's reads (:meth:`~survey.db.Database.begin_read`): on SQLite they then
-    take no lock, and the code and survey are read in the same snapshot.
-    """
-    db.begin_read()
-    wait = throttle.blocked_for(_client_key())
-    if wait is None:
-        return None
+def _too_many_attempts(wait: timedelta):
+    """The 429 page while this client is blocked for guessing codes."""
     seconds = max(1, math.ceil(wait.total_seconds()))
     minutes = math.ceil(seconds / 60)
     response = make_response(
@@ -124,24 +115,6 @@ def _too_many_attempts():
     )
     response.headers["Retry-After"] = str(seconds)
     return response
-
-
-class _LimitReached(Exception):
-    """This client's failed code entry was the one that reached the code-guessing limit."""
-
-
-def _check_code_counting_failures(entered: str) -> CodeScope:
-    """Look the code up; an unknown, malformed or used one counts towards this client's back-off.
-
-    The entry that reaches the limit is itself refused with 429, so concurrent guesses that all
-    passed the block check before any was counted still cannot learn more than the limit allows.
-    """
-    try:
-        return check_code(entered)
-    except (UnknownCode, CodeAlreadyUsed):
-        if throttle.record_failure(_client_key(), throttle.code_entry_policy()):
-            raise _LimitReached() from None
-        raise
 
 
 @bp.errorhandler(CSRFError)
@@ -169,7 +142,7 @@ def refuse_expired_form(_error: CSRFError):
 
 def _questionnaire(
     survey: Questionnaire,
-    branch: Branch,
+    branch_name: str,
     form: ResponseForm,
     *,
     action: str,
@@ -180,7 +153,7 @@ def _questionnaire(
     page = render_template(
         "respond/questionnaire.html",
         title=survey.title,
-        branch_name=branch.name,
+        branch_name=branch_name,
         form=form,
         item_fields=form.item_fields(),
         error_summary=form.error_summary(),
@@ -204,13 +177,10 @@ def enter_code():
     form = StartForm()
     if not form.validate_on_submit():
         return render_template("respond/start.html", form=form), 422
-    blocked = _too_many_attempts()
-    if blocked is not None:
-        return blocked
     try:
-        scope = _check_code_counting_failures(form.code.data)
-    except _LimitReached:
-        return _too_many_attempts()
+        scope = responses.enter_code(form.code.data, _client_key())
+    except TooManyAttempts as blocked:
+        return _too_many_attempts(blocked.wait)
     except UnknownCode:
         form.code.errors = [_unknown_code_message()]
         return render_template("respond/start.html", form=form), 404
@@ -218,29 +188,26 @@ def enter_code():
         return _refusal_page(refusal)
     survey = scope.survey
     questionnaire = make_response_form(survey)(formdata=None, code=normalise(form.code.data))
-    branch = db.session.get(Branch, scope.branch_id)
-    return _questionnaire(survey, branch, questionnaire, action=url_for("respond.submit_response"))
+    return _questionnaire(
+        survey, scope.branch_name, questionnaire, action=url_for("respond.submit_response")
+    )
 
 
 @bp.post("/submit")
 def submit_response():
     """Validate the answers and store them with the code used up, atomically; then thank."""
     entered = request.form.get("code", "")
-    blocked = _too_many_attempts()
-    if blocked is not None:
-        return blocked
     try:
-        scope = _check_code_counting_failures(entered)
-    except _LimitReached:
-        return _too_many_attempts()
+        scope = responses.enter_code(entered, _client_key(), then_submit=True)
+    except TooManyAttempts as blocked:
+        return _too_many_attempts(blocked.wait)
     except Refusal as refusal:
         return _refusal_page(refusal)
     survey = scope.survey
     form = make_response_form(survey)()
     if not form.validate_on_submit():
-        branch = db.session.get(Branch, scope.branch_id)
         return _questionnaire(
-            survey, branch, form, action=url_for("respond.submit_response"), status=422
+            survey, scope.branch_name, form, action=url_for("respond.submit_response"), status=422
         )
     answers, invalid = resolve_answers(survey, form.answers_by_key())
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
@@ -332,7 +299,7 @@ def show_link_form(survey_slug: str, branch_code: str):
     if survey.slug in _answered_slugs():
         return _already_answered_page()
     form = _link_form_class(survey)(formdata=None)
-    return _questionnaire(survey, branch, form, action=request.path, is_open_link=True)
+    return _questionnaire(survey, branch.name, form, action=request.path, is_open_link=True)
 
 
 @bp.post("/s/<survey_slug>/<branch_code>")
@@ -347,7 +314,7 @@ def submit_link_response(survey_slug: str, branch_code: str):
     form = _link_form_class(survey)()
     if not form.validate_on_submit():
         return _questionnaire(
-            survey, branch, form, action=request.path, is_open_link=True, status=422
+            survey, branch.name, form, action=request.path, is_open_link=True, status=422
         )
     category = survey.category(form.category.data) if "category" in form else survey.categories[0]
     answers, invalid = resolve_answers(survey, form.answers_by_key())

@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -218,15 +218,32 @@ def _group_filter(group: Group):
 
 
 @functools.cache
-def _statements():
-    """The box's hot statements, built once (building them costs more than running them)."""
-    waiting = select(func.count()).where(
+def _statements(dialect: str):
+    """The box's hot statements, built once per dialect (building costs more than running).
+
+    ``drop`` inserts the sealed ballot only if the survey is still open, read in the same
+    statement: the statement's snapshot is taken after the survey lock the code's UPDATE took,
+    so a close that committed meanwhile is seen and the ballot refused. On PostgreSQL the
+    statement also returns the group's other waiting ballots (one round trip for both).
+    """
+    columns = ("id", "survey_id", "branch_id", "category_id", "source", "sealed")
+    values = [bindparam(name, type_=SealedBallot.__table__.c[name].type) for name in columns]
+    still_open = exists().where(
+        Survey.id == bindparam("survey_id"), Survey.state == SurveyState.OPEN
+    )
+    in_group = (
         SealedBallot.survey_id == bindparam("survey_id"),
         SealedBallot.branch_id == bindparam("branch_id"),
         SealedBallot.category_id == bindparam("category_id"),
         SealedBallot.source == bindparam("source"),
     )
-    return insert(SealedBallot.__table__), waiting
+    drop_if_open = insert(SealedBallot.__table__).from_select(
+        list(columns), select(*values).where(still_open)
+    )
+    waiting = select(func.count()).where(*in_group)
+    if dialect == "postgresql":
+        drop_if_open = drop_if_open.returning(waiting.scalar_subquery() + 1)
+    return insert(SealedBallot.__table__), drop_if_open, waiting
 
 
 def _row(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> dict:
@@ -240,31 +257,50 @@ def _row(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> dict:
     }
 
 
-def drop(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> bool:
-    """Put one sealed ballot in the box, inside the caller's transaction (the one that uses
-    the code). Returns whether a mix could now count some of its group."""
-    add, count_waiting = _statements()
+def drop(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> int | None:
+    """Put one sealed ballot in the box if the survey is still open, inside the caller's
+    transaction (the one that uses the code). Returns how many ballots its group now holds, or
+    None when the survey is no longer open (nothing was stored)."""
     session = db.session
-    session.execute(add, _row(survey, group, ballot))
-    if survey.state is not SurveyState.OPEN:
-        return True
-    count = session.scalar(
-        count_waiting,
-        {
-            "survey_id": group.survey_id,
-            "branch_id": group.branch_id,
-            "category_id": group.category_id,
-            "source": group.source,
-        },
+    dialect = session.get_bind().dialect.name
+    drop_if_open = _statements(dialect)[1]
+    row = _row(survey, group, ballot)
+    result = session.execute(drop_if_open, row)
+    if dialect == "postgresql":
+        count = result.scalar()
+        return None if count is None else int(count)
+    if result.rowcount != 1:
+        return None
+    return waiting_in(group)
+
+
+def waiting_in(group: Group) -> int:
+    """Ballots of one group in the box."""
+    session = db.session
+    waiting = _statements(session.get_bind().dialect.name)[2]
+    return int(
+        session.scalar(
+            waiting,
+            {
+                "survey_id": group.survey_id,
+                "branch_id": group.branch_id,
+                "category_id": group.category_id,
+                "source": group.source,
+            },
+        )
     )
-    return count >= 2 * survey.threshold
+
+
+def ready_to_mix(survey: Survey | Questionnaire, waiting: int) -> bool:
+    """Whether a group holding ``waiting`` ballots of an open survey can have some counted."""
+    return waiting >= 2 * survey.threshold
 
 
 def drop_many(survey: Survey, ballots: Iterable[tuple[Group, Ballot]]) -> None:
     """Put several sealed ballots in the box (paper), inside the caller's transaction."""
     rows = [_row(survey, group, ballot) for group, ballot in ballots]
     if rows:
-        db.session.execute(_statements()[0], rows)
+        db.session.execute(_statements(db.session.get_bind().dialect.name)[0], rows)
 
 
 def discard(survey: Survey) -> int:
@@ -278,6 +314,18 @@ def discard(survey: Survey) -> int:
 
 
 # --------------------------------------------------------------------------- counting
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A batch's rows, in the order they are written, and its tally increments."""
+
+    responses: list[dict]
+    answers: list[dict]
+    comments: list[dict]
+    answer_counts: list[dict]
+    total_counts: list[dict]
+    respondents: dict
 
 
 def count_batch(
@@ -300,58 +348,64 @@ def count_batch(
         return
     session = db.session
     session.flush()  # anything the caller added goes first, in its own order
-    order = list(ballots)
-    rng.shuffle(order)
-    today = date.today()
-    responses, answers = [], []
-    for ballot in order:
-        response_id = random_id()
-        responses.append(
-            {
-                "id": response_id,
-                "survey_id": survey.id,
-                "branch_id": branch_id,
-                "category_id": category_id,
-                "submitted_on": today,
-                "source": source,
-                "is_test": survey.is_test_mode,
-            }
-        )
-        answers += [
-            {"response_id": response_id, "item_id": item, "option_id": option}
-            for item, option in ballot.answers.items()
-        ]
-    session.execute(insert(Response.__table__), responses)
-    if answers:
-        session.execute(insert(Answer.__table__), answers)
-    comments = [b.comment.strip() for b in ballots if b.comment and b.comment.strip()]
-    rng.shuffle(comments)
-    if comments:
-        session.execute(
-            insert(Comment.__table__),
-            [
-                {
-                    "id": random_id(),
-                    "survey_id": survey.id,
-                    "branch_id": branch_id,
-                    "text": text,
-                    "is_test": survey.is_test_mode,
-                }
-                for text in comments
-            ],
-        )
-    _add_to_tallies(survey, branch_id, category_id, source, ballots)
+    rows = _rows(survey, branch_id, category_id, source, ballots, rng)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_POSTGRES_BATCH, _postgres_parameters(rows))
+        return
+    session.execute(insert(Response.__table__), rows.responses)
+    if rows.answers:
+        session.execute(insert(Answer.__table__), rows.answers)
+    if rows.comments:
+        session.execute(insert(Comment.__table__), rows.comments)
+    if rows.answer_counts:
+        _increment(AnswerTally, rows.answer_counts)
+    if rows.total_counts:
+        _increment(TotalTally, rows.total_counts)
+    _increment(RespondentTally, [rows.respondents])
 
 
-def _add_to_tallies(
+def _rows(
     survey: Survey | Questionnaire,
     branch_id: int,
     category_id: int,
     source: Source,
     ballots: Sequence[Ballot],
-) -> None:
-    """Count a batch into the tallies with one upsert per table. Keys are sorted so concurrent
-    PostgreSQL transactions lock tally rows in the same order and cannot deadlock."""
+    rng,
+) -> _Rows:
+    """The batch's rows: responses shuffled, comments shuffled apart, tally keys sorted (so
+    concurrent PostgreSQL transactions lock tally rows in one order and cannot deadlock)."""
+    order = list(ballots)
+    rng.shuffle(order)
+    today = date.today()
+    group = {"survey_id": survey.id, "branch_id": branch_id, "category_id": category_id}
+    responses, answers = [], []
+    for ballot in order:
+        response_id = random_id()
+        responses.append(
+            {
+                **group,
+                "id": response_id,
+                "submitted_on": today,
+                "source": source,
+                "is_test": survey.is_test_mode,
+            }  # fmt: skip
+        )
+        answers += [
+            {"response_id": response_id, "item_id": item, "option_id": option}
+            for item, option in ballot.answers.items()
+        ]
+    texts = [b.comment.strip() for b in ballots if b.comment and b.comment.strip()]
+    rng.shuffle(texts)
+    comments = [
+        {
+            "id": random_id(),
+            "survey_id": survey.id,
+            "branch_id": branch_id,
+            "text": text,
+            "is_test": survey.is_test_mode,
+        }  # fmt: skip
+        for text in texts
+    ]
     weights = {o.id: o.weight for o in survey.options}
     items = len(survey.items)
     by_answer: Counter = Counter()
@@ -362,20 +416,96 @@ def _add_to_tallies(
             by_answer[(item, option, is_complete)] += 1
         if is_complete:
             by_total[round(sum(weights[o] for o in ballot.answers.values()), 6)] += 1
-    group = {"survey_id": survey.id, "branch_id": branch_id, "category_id": category_id}
-    if by_answer:
-        _increment(
-            AnswerTally,
-            [
-                {**group, "item_id": i, "option_id": o, "is_complete": c, "count": n}
-                for (i, o, c), n in sorted(by_answer.items())
-            ],
-        )
-    if by_total:
-        _increment(
-            TotalTally, [{**group, "total": t, "count": n} for t, n in sorted(by_total.items())]
-        )
-    _increment(RespondentTally, [{**group, "source": source, "count": len(ballots)}])
+    return _Rows(
+        responses,
+        answers,
+        comments,
+        [
+            {**group, "item_id": i, "option_id": o, "is_complete": c, "count": n}
+            for (i, o, c), n in sorted(by_answer.items())
+        ],
+        [{**group, "total": t, "count": n} for t, n in sorted(by_total.items())],
+        {**group, "source": source, "count": len(ballots)},
+    )
+
+
+#: The whole batch in one PostgreSQL statement (one round trip instead of six): responses,
+#: answers and comments inserted in the given order (WITH ORDINALITY … ORDER BY), then the three
+#: tallies. The answers' foreign key is checked at the end of the statement, after the
+#: responses are in.
+_POSTGRES_BATCH = text(
+    """
+WITH new_responses AS (
+    INSERT INTO response (id, survey_id, branch_id, category_id, submitted_on, source, is_test)
+    SELECT r.id, :survey_id, :branch_id, :category_id, :day, :source, :is_test
+    FROM unnest(CAST(:response_ids AS uuid[])) WITH ORDINALITY AS r(id, n)
+    ORDER BY r.n
+), new_answers AS (
+    INSERT INTO answer (response_id, item_id, option_id)
+    SELECT a.response_id, a.item_id, a.option_id
+    FROM unnest(
+        CAST(:answer_responses AS uuid[]), CAST(:answer_items AS integer[]),
+        CAST(:answer_options AS integer[])
+    ) WITH ORDINALITY AS a(response_id, item_id, option_id, n)
+    ORDER BY a.n
+), new_comments AS (
+    INSERT INTO comment (id, survey_id, branch_id, text, is_test)
+    SELECT c.id, :survey_id, :branch_id, c.text, :is_test
+    FROM unnest(CAST(:comment_ids AS uuid[]), CAST(:comment_texts AS text[]))
+        WITH ORDINALITY AS c(id, text, n)
+    ORDER BY c.n
+), answer_counts AS (
+    INSERT INTO answer_tally
+        (survey_id, branch_id, category_id, item_id, option_id, is_complete, count)
+    SELECT :survey_id, :branch_id, :category_id, t.item_id, t.option_id, t.is_complete, t.count
+    FROM unnest(
+        CAST(:tally_items AS integer[]), CAST(:tally_options AS integer[]),
+        CAST(:tally_complete AS boolean[]), CAST(:tally_counts AS integer[])
+    ) WITH ORDINALITY AS t(item_id, option_id, is_complete, count, n)
+    ORDER BY t.n
+    ON CONFLICT (survey_id, branch_id, category_id, item_id, option_id, is_complete)
+    DO UPDATE SET count = answer_tally.count + excluded.count
+), total_counts AS (
+    INSERT INTO total_tally (survey_id, branch_id, category_id, total, count)
+    SELECT :survey_id, :branch_id, :category_id, t.total, t.count
+    FROM unnest(CAST(:totals AS double precision[]), CAST(:total_counts AS integer[]))
+        WITH ORDINALITY AS t(total, count, n)
+    ORDER BY t.n
+    ON CONFLICT (survey_id, branch_id, category_id, total)
+    DO UPDATE SET count = total_tally.count + excluded.count
+)
+INSERT INTO respondent_tally (survey_id, branch_id, category_id, source, count)
+VALUES (:survey_id, :branch_id, :category_id, :source, :respondents)
+ON CONFLICT (survey_id, branch_id, category_id, source)
+DO UPDATE SET count = respondent_tally.count + excluded.count
+"""
+)
+
+
+def _postgres_parameters(rows: _Rows) -> dict:
+    """The parameters of :data:`_POSTGRES_BATCH`: one array per column."""
+    first = rows.responses[0]
+    return {
+        "survey_id": first["survey_id"],
+        "branch_id": first["branch_id"],
+        "category_id": first["category_id"],
+        "day": first["submitted_on"],
+        "source": str(first["source"]),
+        "is_test": first["is_test"],
+        "response_ids": [r["id"] for r in rows.responses],
+        "answer_responses": [a["response_id"] for a in rows.answers],
+        "answer_items": [a["item_id"] for a in rows.answers],
+        "answer_options": [a["option_id"] for a in rows.answers],
+        "comment_ids": [c["id"] for c in rows.comments],
+        "comment_texts": [c["text"] for c in rows.comments],
+        "tally_items": [t["item_id"] for t in rows.answer_counts],
+        "tally_options": [t["option_id"] for t in rows.answer_counts],
+        "tally_complete": [t["is_complete"] for t in rows.answer_counts],
+        "tally_counts": [t["count"] for t in rows.answer_counts],
+        "totals": [t["total"] for t in rows.total_counts],
+        "total_counts": [t["count"] for t in rows.total_counts],
+        "respondents": rows.respondents["count"],
+    }
 
 
 @functools.cache
@@ -469,8 +599,8 @@ def waiting_groups(survey_id: int) -> list[Group]:
 def mix_group(survey: Survey | Questionnaire, group: Group) -> int:
     """Mix one group in a transaction of its own (after a submission); returns ballots counted.
 
-    The survey's state, threshold and publication are read again inside the transaction, after
-    the lock that orders mixes against a close.
+    The survey's state, test mode, threshold and publication are read again inside the
+    transaction, after the lock that orders mixes against a close, so they are current.
     """
     with db.transaction():
         db.lock_survey(group.survey_id)

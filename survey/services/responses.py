@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from flask import current_app
@@ -26,6 +27,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 
@@ -44,12 +46,22 @@ from survey.models import (
     Source,
     Survey,
     SurveyState,
+    Throttle,
     TotalTally,
 )
-from survey.services import ballot_box
+from survey.services import ballot_box, throttle
 from survey.services.ballot_box import Ballot, Group
 from survey.services.codes import code_hash, looks_like_code
-from survey.services.questionnaires import Questionnaire, load_questionnaire, refreshed
+from survey.services.questionnaires import (
+    SURVEY_COLUMNS,
+    Questionnaire,
+    definition_columns,
+    definitions,
+    joins_definitions,
+    questionnaire_from_row,
+    questionnaire_from_rows,
+    refreshed,
+)
 
 
 class Refusal(Exception):
@@ -67,6 +79,17 @@ class UnknownCode(Refusal):
 class CodeAlreadyUsed(Refusal):
     status = 409
     reason = "code_used"
+
+
+class TooManyAttempts(Refusal):
+    """This client entered too many unknown or used codes: it must wait ``wait``."""
+
+    status = 429
+    reason = "too_many_attempts"
+
+    def __init__(self, wait: timedelta):
+        super().__init__(str(wait))
+        self.wait = wait
 
 
 class LinkNotFound(Refusal):
@@ -92,30 +115,63 @@ class CodeScope:
     survey: Questionnaire
     branch_id: int
     category_id: int
+    branch_name: str = ""
 
 
 @cache
-def _code_statements():
-    """Looking a code up, and using it: built once (building costs more than running them)."""
+def _code_statements(dialect: str):
+    """Looking a code up, and using it: built once (building costs more than running them).
+
+    The look-up reads, in one statement, the client's back-off (if a throttle key is given),
+    the code, its branch's name and its survey's row: the respondent path's hottest read. The
+    survey's items, scale and categories follow in one more. On PostgreSQL, using the code also
+    takes the survey's shared lock (:meth:`survey.db.Database.lock_survey`) in the same
+    statement.
+    """
     digest = bindparam("entered_hash")
-    look_up = (
+    code = (
         select(
             AccessCode.is_used,
-            AccessCode.survey_id,
             AccessCode.branch_id,
             AccessCode.category_id,
+            Branch.name.label("branch_name"),
+            *SURVEY_COLUMNS,
         )
         .join(CodeBatch, CodeBatch.id == AccessCode.batch_id)
+        .join(Branch, Branch.id == AccessCode.branch_id)
+        .join(Survey, Survey.id == AccessCode.survey_id)
         .where(AccessCode.code_hash == digest, CodeBatch.is_void.is_(False))
+        .subquery("code")
     )
+    blocked = (
+        select(Throttle.blocked_until)
+        .where(Throttle.key == bindparam("throttle_key"))
+        .scalar_subquery()
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    look_up = select(blocked.label("blocked_until"), code).select_from(one.outerjoin(code, true()))
+    if dialect == "postgresql":  # and the survey's definition (see questionnaires)
+        definition = definitions()
+        look_up = (
+            select(blocked.label("blocked_until"), code, *definition_columns(definition))
+            .select_from(
+                one.outerjoin(code, true()).outerjoin(
+                    definition, definition.c.survey_id == code.c.id
+                )
+            )
+            .order_by(definition.c.kind, definition.c.position)
+        )
+    conditions = [
+        AccessCode.code_hash == digest,
+        AccessCode.survey_id == bindparam("code_survey"),
+        AccessCode.is_used.is_(False),
+        AccessCode.batch_id.in_(select(CodeBatch.id).where(CodeBatch.is_void.is_(False))),
+    ]
+    if dialect == "postgresql":
+        conditions.append(db.survey_lock_condition(bindparam("code_survey")))
     use = (
         update(AccessCode)
-        .where(
-            AccessCode.code_hash == digest,
-            AccessCode.survey_id == bindparam("code_survey"),
-            AccessCode.is_used.is_(False),
-            AccessCode.batch_id.in_(select(CodeBatch.id).where(CodeBatch.is_void.is_(False))),
-        )
+        .where(*conditions)
         .values(is_used=True)
         .returning(AccessCode.branch_id, AccessCode.category_id)
         .execution_options(synchronize_session=False)
@@ -123,21 +179,58 @@ def _code_statements():
     return look_up, use
 
 
-def check_code(entered: str) -> CodeScope:
-    """Look a typed code up without using it; raise the refusal a respondent should see."""
-    row = None
-    if looks_like_code(entered):
-        row = db.session.execute(
-            _code_statements()[0], {"entered_hash": code_hash(entered)}
-        ).first()
-    if row is None:
+def _look_up(entered: str, throttle_key: str | None) -> list:
+    """The look-up's rows: ``blocked_until`` and the code's columns (None if unknown), and on
+    PostgreSQL one row per item, option and category of its survey."""
+    digest = code_hash(entered) if looks_like_code(entered) else ""
+    statement = _code_statements(db.session.get_bind().dialect.name)[0]
+    result = db.session.execute(statement, {"entered_hash": digest, "throttle_key": throttle_key})
+    return [row._mapping for row in result]
+
+
+def _scope(rows: list) -> CodeScope:
+    """What the looked-up code gives access to, or the refusal a respondent should see."""
+    row = rows[0]
+    if row["branch_id"] is None:
         raise UnknownCode()
-    if row.is_used:
+    if row["is_used"]:
         raise CodeAlreadyUsed()
-    survey = load_questionnaire(row.survey_id)
+    joined = joins_definitions()
+    survey = questionnaire_from_rows(rows) if joined else questionnaire_from_row(row)
     if not survey.is_open:
         raise SurveyNotOpen(survey)
-    return CodeScope(survey, row.branch_id, row.category_id)
+    return CodeScope(survey, row["branch_id"], row["category_id"], row["branch_name"])
+
+
+def check_code(entered: str) -> CodeScope:
+    """Look a typed code up without using it; raise the refusal a respondent should see."""
+    return _scope(_look_up(entered, None))
+
+
+def enter_code(entered: str, client_key: str, *, then_submit: bool = False) -> CodeScope:
+    """A respondent's code, checked with the back-off against guessing, in one read.
+
+    Raises :class:`TooManyAttempts` while the client (``client_key``, see
+    :func:`survey.services.throttle.address_key`) is backed off; an unknown or used code counts
+    as a failure, and the one that reaches the limit is itself refused with
+    :class:`TooManyAttempts`, so concurrent guesses that all passed the check before any was
+    counted still cannot learn more than the limit allows. Otherwise raises the refusal that
+    fits, or returns the code's scope. Begins the request's read
+    (:meth:`survey.db.Database.begin_read`; ``then_submit`` when the request goes on to
+    :func:`submit_with_code`).
+    """
+    db.begin_read(then_write=then_submit)
+    rows = _look_up(entered, client_key)
+    wait = throttle.remaining(rows[0]["blocked_until"])
+    if wait is not None:
+        raise TooManyAttempts(wait)
+    try:
+        return _scope(rows)
+    except (UnknownCode, CodeAlreadyUsed):
+        policy = throttle.code_entry_policy()
+        if throttle.record_failure(client_key, policy):
+            raise TooManyAttempts(throttle.blocked_for(client_key) or policy.block) from None
+        raise
 
 
 def submit_with_code(
@@ -151,29 +244,28 @@ def submit_with_code(
     The code is consumed with a conditional UPDATE checked by what it returns, which stays correct
     when many requests race on one code (check-then-update stored 7× too many in the brief's
     test). ``survey`` is the questionnaire the answers were checked against, if already read.
-    The survey's state is read again in the same transaction: one closed in the meantime refuses
-    the answer, and the rollback leaves the code unused. The ballot is acknowledged once this
-    transaction commits; a mix of its group may follow in a transaction of its own.
+    The ballot is stored only if the survey is still open, read by the statement that stores it
+    (after the survey lock): one closed in the meantime refuses the answer, and the rollback
+    leaves the code unused. The ballot is acknowledged once this transaction commits; a mix of
+    its group may follow in a transaction of its own.
     """
     if survey is None:
         survey = check_code(entered).survey
     with db.transaction() as session:
-        db.lock_survey(survey.id)
         used = session.execute(
-            _code_statements()[1],
+            _code_statements(session.get_bind().dialect.name)[1],
             {"entered_hash": code_hash(entered), "code_survey": survey.id},
         ).first()
         if used is None:
             check_code(entered)  # raises the refusal that fits: unknown, used, or not open
             raise CodeAlreadyUsed()  # pragma: no cover - check_code always raises here
-        current = refreshed(survey)
-        if current is None or not current.is_open:
-            raise SurveyNotOpen(current or survey)
-        group = Group(current.id, used.branch_id, used.category_id, Source.WEB)
-        ready = ballot_box.drop(current, group, Ballot(answers, comment))
-    if ready:
-        _mix_after_submission(current, group)
-    return CodeScope(current, used.branch_id, used.category_id)
+        group = Group(survey.id, used.branch_id, used.category_id, Source.WEB)
+        waiting = ballot_box.drop(survey, group, Ballot(answers, comment))
+        if waiting is None:
+            raise SurveyNotOpen(refreshed(survey) or survey)
+    if ballot_box.ready_to_mix(survey, waiting):
+        _mix_after_submission(survey, group)
+    return CodeScope(survey, used.branch_id, used.category_id)
 
 
 def submit_open_link(
@@ -193,11 +285,11 @@ def submit_open_link(
         current = refreshed(survey)
         if current is None or current.access is not Access.LINK:
             raise LinkNotFound()
-        if not current.is_open:
-            raise SurveyNotOpen(current)
         group = Group(current.id, branch_id, category_id, Source.WEB)
-        ready = ballot_box.drop(current, group, Ballot(answers, comment))
-    if ready:
+        waiting = ballot_box.drop(current, group, Ballot(answers, comment))
+        if waiting is None:
+            raise SurveyNotOpen(current)
+    if ballot_box.ready_to_mix(current, waiting):
         _mix_after_submission(current, group)
 
 

@@ -79,11 +79,15 @@ _BLOCKED_UNTIL = select(Throttle.blocked_until).where(Throttle.key == bindparam(
 
 def blocked_for(key: str, now: datetime | None = None) -> timedelta | None:
     """How much longer ``key`` is refused, or None if it may try now."""
+    return remaining(db.session.scalar(_BLOCKED_UNTIL, {"key": key}), now)
+
+
+def remaining(blocked_until: datetime | None, now: datetime | None = None) -> timedelta | None:
+    """How much of a block that lasts ``blocked_until`` is left, or None if it is over."""
     now = now or _now()
-    until = db.session.scalar(_BLOCKED_UNTIL, {"key": key})
-    if until is None or until <= now:
+    if blocked_until is None or blocked_until <= now:
         return None
-    return until - now
+    return blocked_until - now
 
 
 def record_failure(key: str, policy: Policy, now: datetime | None = None) -> bool:

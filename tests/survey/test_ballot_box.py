@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.db import db
 from survey.models import (
+    AccessCode,
     AuditEntry,
     BallotDraft,
     Comment,
@@ -38,6 +39,7 @@ from survey.models import (
 )
 from survey.services import ballot_box, throttle
 from survey.services.ballot_box import BoxUnreadable, Group
+from survey.services.codes import code_hash
 from survey.services.report import build_report
 from survey.services.responses import submit_with_code
 from survey.services.surveys import change_state
@@ -387,3 +389,53 @@ def test_exports_are_not_kept_in_caches(app, web, make_user, make_survey):
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-store"
         response.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite serialises every writer anyway
+def test_a_submission_waiting_on_a_close_is_refused_and_keeps_its_code(app, box_survey):
+    """A close holds the survey's lock while it counts the box; a submission arriving meanwhile
+    waits, then sees the survey closed and stores nothing (no ballot lands after the count)."""
+    import threading
+
+    from survey.services.responses import SurveyNotOpen
+
+    survey, _branch, codes = box_survey
+    code = codes["member"][0]
+    closer = create_app_like(app)
+    outcome: list[str] = []
+    with closer.app_context():
+        session = db.session
+        db.lock_survey(survey.id, exclusive=True)
+        session.execute(
+            Survey.__table__.update()
+            .where(Survey.__table__.c.id == survey.id)
+            .values(state=SurveyState.CLOSED)
+        )
+
+        def submit() -> None:
+            with app.app_context():
+                try:
+                    answer(survey, code)
+                    outcome.append("stored")
+                except SurveyNotOpen:
+                    outcome.append("refused")
+
+        worker = threading.Thread(target=submit)
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive(), "the submission should wait for the close"
+        session.commit()
+        db.engine.dispose()
+    worker.join(timeout=30)
+    assert outcome == ["refused"]
+    db.session.expire_all()
+    assert received() == 0
+    used = select(AccessCode.is_used).where(AccessCode.code_hash == code_hash(code))
+    assert db.session.scalar(used) is False
+
+
+def create_app_like(app):
+    """A second app on the same database: another worker, with its own connections."""
+    from survey import create_app
+
+    return create_app({key: app.config[key] for key in ("TESTING", "SECRET_KEY", "DATABASE_URL")})
