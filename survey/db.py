@@ -197,6 +197,15 @@ class Database:
             finally:
                 connection.rollback()
 
+    def execute(self, statement, parameters=None):
+        """Run a Core statement on the session's connection, in its transaction.
+
+        The respondent path's statements go through here rather than ``Session.execute``: they
+        involve no ORM objects, and skipping the ORM's execution layer saves about a tenth of a
+        millisecond a statement, a few per submission.
+        """
+        return self.session.connection().execute(statement, parameters)
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the current app stores its data in SQLite."""

@@ -15,17 +15,29 @@ code has been used, and an insider who does is slowed down.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
 from sqlalchemy import select
 
 from survey.db import db
 from survey.errors import render_error
+from survey.i18n import current_language
 from survey.models import Access, Branch
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
@@ -140,6 +152,38 @@ def refuse_expired_form(_error: CSRFError):
 # -- pages ----------------------------------------------------------------------------------
 
 
+#: Rendered questions of unanswered questionnaires, by everything they show (see
+#: :func:`_unanswered_questions`); cleared when it grows past ``_RENDERED_KEPT`` entries.
+_QUESTIONS: dict[tuple, Markup] = {}
+_RENDERED_KEPT = 256
+
+
+def _unanswered_questions(survey: Questionnaire, form: ResponseForm) -> Markup:
+    """The questions of an unanswered form, rendered once per survey definition and language.
+
+    A hall of respondents opens the same questionnaire hundreds of times; its questions (a
+    radio group per item and option) were most of the page's rendering. The key holds everything
+    they show: the items, options and categories as read for this request (an edited survey has
+    a new key) and the language.
+    """
+    key = (
+        survey.id,
+        survey.items,
+        survey.options,
+        survey.categories,
+        "category" in form,
+        current_language(),
+    )
+    found = _QUESTIONS.get(key)
+    if found is None:
+        if len(_QUESTIONS) >= _RENDERED_KEPT:
+            _QUESTIONS.clear()
+        found = _QUESTIONS[key] = Markup(
+            render_template("respond/_questions.html", form=form, item_fields=form.item_fields())
+        )
+    return found
+
+
 def _questionnaire(
     survey: Questionnaire,
     branch_name: str,
@@ -148,13 +192,16 @@ def _questionnaire(
     action: str,
     is_open_link: bool = False,
     status: int = 200,
+    answered: bool = True,
 ):
-    """Render the questionnaire, then end the read transaction."""
+    """Render the questionnaire, then end the read transaction. ``answered``: the form holds
+    what was sent (and its errors); an unanswered one reuses its rendered questions."""
     page = render_template(
         "respond/questionnaire.html",
         title=survey.title,
         branch_name=branch_name,
         form=form,
+        questions_html=None if answered else _unanswered_questions(survey, form),
         item_fields=form.item_fields(),
         error_summary=form.error_summary(),
         action=action,
@@ -189,7 +236,11 @@ def enter_code():
     survey = scope.survey
     questionnaire = make_response_form(survey)(formdata=None, code=normalise(form.code.data))
     return _questionnaire(
-        survey, scope.branch_name, questionnaire, action=url_for("respond.submit_response")
+        survey,
+        scope.branch_name,
+        questionnaire,
+        action=url_for("respond.submit_response"),
+        answered=False,
     )
 
 
@@ -219,10 +270,27 @@ def submit_response():
     return redirect(url_for("respond.show_thanks"), code=303)
 
 
+#: The thank-you page as rendered for respondents, by language, address and day (see below).
+_THANKS: dict[tuple, str] = {}
+
+
 @bp.get("/thanks")
 def show_thanks():
-    """The thank-you page: it says the answer was stored anonymously, and nothing else."""
-    return render_template("respond/thanks.html")
+    """The thank-you page: it says the answer was stored anonymously, and nothing else.
+
+    Every respondent of a sitting sees the same page, so it is rendered once per language,
+    address (the language links carry it) and day (the print header's date). A signed-in visitor
+    or one with messages waiting gets it rendered for them.
+    """
+    if g.get("user") is not None or session.get("_flashes"):
+        return render_template("respond/thanks.html")
+    key = (current_language(), request.full_path, date.today())
+    page = _THANKS.get(key)
+    if page is None:
+        if len(_THANKS) >= _RENDERED_KEPT:
+            _THANKS.clear()
+        page = _THANKS[key] = render_template("respond/thanks.html")
+    return page
 
 
 # -- open links -----------------------------------------------------------------------------
@@ -299,7 +367,9 @@ def show_link_form(survey_slug: str, branch_code: str):
     if survey.slug in _answered_slugs():
         return _already_answered_page()
     form = _link_form_class(survey)(formdata=None)
-    return _questionnaire(survey, branch.name, form, action=request.path, is_open_link=True)
+    return _questionnaire(
+        survey, branch.name, form, action=request.path, is_open_link=True, answered=False
+    )
 
 
 @bp.post("/s/<survey_slug>/<branch_code>")

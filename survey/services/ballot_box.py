@@ -265,7 +265,7 @@ def drop(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> int | 
     dialect = session.get_bind().dialect.name
     drop_if_open = _statements(dialect)[1]
     row = _row(survey, group, ballot)
-    result = session.execute(drop_if_open, row)
+    result = db.execute(drop_if_open, row)
     if dialect == "postgresql":
         count = result.scalar()
         return None if count is None else int(count)
@@ -276,10 +276,9 @@ def drop(survey: Survey | Questionnaire, group: Group, ballot: Ballot) -> int | 
 
 def waiting_in(group: Group) -> int:
     """Ballots of one group in the box."""
-    session = db.session
-    waiting = _statements(session.get_bind().dialect.name)[2]
+    waiting = _statements(db.session.get_bind().dialect.name)[2]
     return int(
-        session.scalar(
+        db.execute(
             waiting,
             {
                 "survey_id": group.survey_id,
@@ -287,7 +286,7 @@ def waiting_in(group: Group) -> int:
                 "category_id": group.category_id,
                 "source": group.source,
             },
-        )
+        ).scalar_one()
     )
 
 
@@ -350,7 +349,7 @@ def count_batch(
     session.flush()  # anything the caller added goes first, in its own order
     rows = _rows(survey, branch_id, category_id, source, ballots, rng)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_POSTGRES_BATCH, _postgres_parameters(rows))
+        db.execute(_POSTGRES_BATCH, _postgres_parameters(rows))
         return
     session.execute(insert(Response.__table__), rows.responses)
     if rows.answers:
@@ -555,7 +554,7 @@ def _mix(survey: Survey | Questionnaire, group: Group, *, final: bool, published
         # A submission-triggered mix skips ballots another mixer holds; a close waits for them.
         query = query.with_for_update(skip_locked=not final)
     readable = []
-    for key, stored in session.execute(query):
+    for key, stored in db.execute(query):
         try:
             readable.append((key, unseal(group, stored)))
         except BoxUnreadable:
@@ -564,11 +563,7 @@ def _mix(survey: Survey | Questionnaire, group: Group, *, final: bool, published
     if take == 0:
         return 0
     chosen = readable if take == len(readable) else _RANDOM.sample(readable, take)
-    session.execute(
-        delete(SealedBallot)
-        .where(SealedBallot.id.in_([key for key, _ballot in chosen]))
-        .execution_options(synchronize_session=False)
-    )
+    db.execute(delete(SealedBallot).where(SealedBallot.id.in_([key for key, _ballot in chosen])))
     count_batch(survey, group.branch_id, group.category_id, group.source, [b for _k, b in chosen])
     return len(chosen)
 

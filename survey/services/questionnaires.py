@@ -202,7 +202,7 @@ def load_questionnaire(
 def questionnaire_from_row(survey) -> Questionnaire:
     """The snapshot of a survey whose row (:data:`SURVEY_COLUMNS`, by name) was already read:
     one more query for its items, scale and categories."""
-    rows = db.session.execute(_statements(False)[2], {"survey_id": survey["id"]}).all()
+    rows = db.execute(_statements(False)[2], {"survey_id": survey["id"]}).all()
     return _snapshot(survey, [row._mapping for row in rows])
 
 

@@ -184,7 +184,7 @@ def _look_up(entered: str, throttle_key: str | None) -> list:
     PostgreSQL one row per item, option and category of its survey."""
     digest = code_hash(entered) if looks_like_code(entered) else ""
     statement = _code_statements(db.session.get_bind().dialect.name)[0]
-    result = db.session.execute(statement, {"entered_hash": digest, "throttle_key": throttle_key})
+    result = db.execute(statement, {"entered_hash": digest, "throttle_key": throttle_key})
     return [row._mapping for row in result]
 
 
@@ -252,7 +252,7 @@ def submit_with_code(
     if survey is None:
         survey = check_code(entered).survey
     with db.transaction() as session:
-        used = session.execute(
+        used = db.execute(
             _code_statements(session.get_bind().dialect.name)[1],
             {"entered_hash": code_hash(entered), "code_survey": survey.id},
         ).first()

@@ -612,3 +612,23 @@ def test_open_link_without_csrf_token_is_refused(english, link_survey):
     assert response.status_code == 400
     assert "open the survey link again" in response.get_data(as_text=True)
     assert received() == 0 and answered_cookie(english) is None
+
+
+def test_thanks_page_is_shared_by_respondents_but_not_by_the_signed_in(app, make_user):
+    """The thank-you page is rendered once per language for respondents; a signed-in visitor
+    still gets the navigation of their own page."""
+    from tests.conftest import isolated_client
+    from tests.survey.manage_support import sign_in_as
+
+    first, second = isolated_client(app), isolated_client(app)
+    first.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    second.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-TW"
+    english = first.get("/thanks").get_data(as_text=True)
+    chinese = second.get("/thanks").get_data(as_text=True)
+    assert "stored anonymously" in english and "stored anonymously" not in chinese
+    assert first.get("/thanks").get_data(as_text=True) == english
+    office = isolated_client(app)
+    office.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sign_in_as(office, make_user("office"))
+    page = office.get("/thanks").get_data(as_text=True)
+    assert 'action="/logout"' in page and 'action="/logout"' not in english
