@@ -128,7 +128,7 @@ def run(scale: float = 1.0, database_url: str | None = None) -> list[dict]:
     label = f"{backend}, ballot box, {ballots} ballots × {rounds} rounds"
     return [
         figure(
-            f"{label}: direct write into the results (before the box), per ballot",
+            f"{label}: written straight into the results (no box), per ballot",
             round(ms["direct"], 2),
             "ms",
             "",

@@ -8,8 +8,8 @@ the response to the POST that entered the code, so no URL, log line or history e
 Code guessing is slowed down by :mod:`survey.services.throttle`. Its key is a short keyed hash of
 the client address (many addresses share each key), so the address is never stored, and a row
 exists only while that address has recent failed code entries (it expires with its window). A
-code that was already used counts as a failure too: nobody needs to ask many times whether a
-code has been used, and an insider who does is slowed down.
+used code entered on the start page counts as a failure too (see
+:func:`survey.services.responses.enter_code`).
 """
 
 from __future__ import annotations

@@ -211,8 +211,11 @@ def enter_code(entered: str, client_key: str, *, then_submit: bool = False) -> C
     """A respondent's code, checked with the back-off against guessing, in one read.
 
     Raises :class:`TooManyAttempts` while the client (``client_key``, see
-    :func:`survey.services.throttle.address_key`) is backed off; an unknown or used code counts
-    as a failure, and the one that reaches the limit is itself refused with
+    :func:`survey.services.throttle.address_key`) is backed off. An unknown code counts as a
+    failure, and so does a used one entered on the start page: nobody needs to ask many times
+    whether a code has been used, and an insider who does is slowed down. (A used code sent with
+    answers is a double submission, often many at once from one hall's address: it is refused but
+    not counted.) The failure that reaches the limit is itself refused with
     :class:`TooManyAttempts`, so concurrent guesses that all passed the check before any was
     counted still cannot learn more than the limit allows. Otherwise raises the refusal that
     fits, or returns the code's scope. Begins the request's read
@@ -224,9 +227,10 @@ def enter_code(entered: str, client_key: str, *, then_submit: bool = False) -> C
     wait = throttle.remaining(rows[0]["blocked_until"])
     if wait is not None:
         raise TooManyAttempts(wait)
+    counted = (UnknownCode,) if then_submit else (UnknownCode, CodeAlreadyUsed)
     try:
         return _scope(rows)
-    except (UnknownCode, CodeAlreadyUsed):
+    except counted:
         policy = throttle.code_entry_policy()
         if throttle.record_failure(client_key, policy):
             raise TooManyAttempts(throttle.blocked_for(client_key) or policy.block) from None

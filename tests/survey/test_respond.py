@@ -606,6 +606,18 @@ def test_asking_again_about_a_used_code_counts_towards_the_limit(english, survey
     assert english.post("/start", data={"csrf_token": token, "code": codes[2]}).status_code == 429
 
 
+def test_double_submissions_do_not_count_towards_the_limit(english, survey_with_codes):
+    """A hall behind one address sends many double submissions (a second tap, the back button):
+    each is refused as already used, and none of them blocks the hall."""
+    survey, _branch, codes = survey_with_codes
+    _page, token = open_questionnaire(english, codes[0])
+    assert submit(english, token, codes[0], all_answers(survey)).status_code == 303
+    for _ in range(throttle.CODE_ENTRY.limit + 5):
+        assert submit(english, token, codes[0], all_answers(survey)).status_code == 409
+    page, _token = open_questionnaire(english, codes[1])
+    assert page.status_code == 200
+
+
 def test_open_link_without_csrf_token_is_refused(english, link_survey):
     english.get("/s/manyi/b01")
     response = english.post("/s/manyi/b01", data={"category": "member", **all_answers(link_survey)})
