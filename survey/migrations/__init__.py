@@ -20,9 +20,27 @@ def alembic_config(engine: Engine, connection=None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision; harmless when already current."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(engine, connection), "head")
+    """Create or migrate the schema to the newest revision; harmless when already current.
+
+    On SQLite, foreign keys are switched off while migrating (which needs a moment outside any
+    transaction): a migration that changes a table rebuilds it, and dropping the old table
+    would otherwise cascade into every table that refers to it, deleting their rows. The keys
+    are checked once the migration is done, before it commits.
+    """
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(engine, connection), "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def revision(engine: Engine, message: str) -> None:

@@ -30,9 +30,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
-from markupsafe import Markup
 from sqlalchemy import select
 
 from survey.db import db
@@ -152,35 +151,35 @@ def refuse_expired_form(_error: CSRFError):
 # -- pages ----------------------------------------------------------------------------------
 
 
-#: Rendered questions of unanswered questionnaires, by everything they show (see
-#: :func:`_unanswered_questions`); cleared when it grows past ``_RENDERED_KEPT`` entries.
-_QUESTIONS: dict[tuple, Markup] = {}
-_RENDERED_KEPT = 256
+#: Respondent pages that are the same for everyone who sees them (see :func:`_shared_page`), by
+#: what they show; cleared when it grows past ``_PAGES_KEPT`` entries.
+_PAGES: dict[tuple, str] = {}
+_PAGES_KEPT = 512
 
 
-def _unanswered_questions(survey: Questionnaire, form: ResponseForm) -> Markup:
-    """The questions of an unanswered form, rendered once per survey definition and language.
+def _shared_page(template: str, key: tuple, slots: dict[str, str], **context) -> str:
+    """Render a respondent page once for everyone it is the same for, and reuse it.
 
-    A hall of respondents opens the same questionnaire hundreds of times; its questions (a
-    radio group per item and option) were most of the page's rendering. The key holds everything
-    they show: the items, options and categories as read for this request (an edited survey has
-    a new key) and the language.
+    A hall of respondents opens the same pages hundreds of times within minutes, and rendering
+    them was most of the server's work. ``key`` names everything the page shows besides the
+    layout's own parts, which are added here: the language, the address (the language links
+    carry it) and the day (the print header). ``slots`` are the per-request values a page holds
+    in a form field (``value="…"``: the CSRF token, the code), swapped for this request's own.
+    A signed-in visitor, or one with messages waiting, gets a page rendered for them.
     """
-    key = (
-        survey.id,
-        survey.items,
-        survey.options,
-        survey.categories,
-        "category" in form,
-        current_language(),
-    )
-    found = _QUESTIONS.get(key)
+    if g.get("user") is not None or session.get("_flashes"):
+        return render_template(template, **context)
+    full_key = (template, *key, current_language(), request.full_path, date.today())
+    found = _PAGES.get(full_key)
     if found is None:
-        if len(_QUESTIONS) >= _RENDERED_KEPT:
-            _QUESTIONS.clear()
-        found = _QUESTIONS[key] = Markup(
-            render_template("respond/_questions.html", form=form, item_fields=form.item_fields())
-        )
+        page = render_template(template, **context)
+        for name, value in slots.items():
+            page = page.replace(f'value="{value}"', f'value="\ufffc{name}\ufffc"')
+        if len(_PAGES) >= _PAGES_KEPT:
+            _PAGES.clear()
+        found = _PAGES[full_key] = page
+    for name, value in slots.items():
+        found = found.replace(f'value="\ufffc{name}\ufffc"', f'value="{value}"')
     return found
 
 
@@ -195,19 +194,27 @@ def _questionnaire(
     answered: bool = True,
 ):
     """Render the questionnaire, then end the read transaction. ``answered``: the form holds
-    what was sent (and its errors); an unanswered one reuses its rendered questions."""
-    page = render_template(
-        "respond/questionnaire.html",
-        title=survey.title,
-        branch_name=branch_name,
-        form=form,
-        questions_html=None if answered else _unanswered_questions(survey, form),
-        item_fields=form.item_fields(),
-        error_summary=form.error_summary(),
-        action=action,
-        is_open_link=is_open_link,
-        comment_limit=survey.comment_max_length if survey.allows_comments else None,
-    )
+    what was sent (and its errors); an unanswered one is a page shared by everyone answering
+    this survey in this branch (keyed by the whole survey snapshot: an edited survey has a new
+    key)."""
+    context = {
+        "title": survey.title,
+        "branch_name": branch_name,
+        "form": form,
+        "item_fields": form.item_fields(),
+        "error_summary": form.error_summary(),
+        "action": action,
+        "is_open_link": is_open_link,
+        "comment_limit": survey.comment_max_length if survey.allows_comments else None,
+    }
+    if answered:
+        page = render_template("respond/questionnaire.html", **context)
+    else:
+        slots = {"csrf": generate_csrf()}
+        if "code" in form:
+            slots["code"] = form.code.data
+        key = (survey, branch_name, action, is_open_link, "category" in form)
+        page = _shared_page("respond/questionnaire.html", key, slots, **context)
     db.session.commit()
     return page, status
 
@@ -215,7 +222,7 @@ def _questionnaire(
 @bp.get("/")
 def show_start():
     """The start page: enter the code from a slip (a slip's link fills it in by script)."""
-    return render_template("respond/start.html", form=StartForm())
+    return _shared_page("respond/start.html", (), {"csrf": generate_csrf()}, form=StartForm())
 
 
 @bp.post("/start")
@@ -270,27 +277,10 @@ def submit_response():
     return redirect(url_for("respond.show_thanks"), code=303)
 
 
-#: The thank-you page as rendered for respondents, by language, address and day (see below).
-_THANKS: dict[tuple, str] = {}
-
-
 @bp.get("/thanks")
 def show_thanks():
-    """The thank-you page: it says the answer was stored anonymously, and nothing else.
-
-    Every respondent of a sitting sees the same page, so it is rendered once per language,
-    address (the language links carry it) and day (the print header's date). A signed-in visitor
-    or one with messages waiting gets it rendered for them.
-    """
-    if g.get("user") is not None or session.get("_flashes"):
-        return render_template("respond/thanks.html")
-    key = (current_language(), request.full_path, date.today())
-    page = _THANKS.get(key)
-    if page is None:
-        if len(_THANKS) >= _RENDERED_KEPT:
-            _THANKS.clear()
-        page = _THANKS[key] = render_template("respond/thanks.html")
-    return page
+    """The thank-you page: it says the answer was stored anonymously, and nothing else."""
+    return _shared_page("respond/thanks.html", (), {})
 
 
 # -- open links -----------------------------------------------------------------------------

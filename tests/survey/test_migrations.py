@@ -62,3 +62,60 @@ def test_init_db_on_postgresql_matches_models_and_repeats():
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
         engine.dispose()
+
+
+def test_the_ballot_box_migration_keeps_and_seals_what_exists(tmp_path):
+    """Upgrading a database of the previous revision with data in it: nothing is lost, a threshold
+    below 3 is raised to 3, closed surveys count as published, and a paper draft kept in clear
+    comes out sealed and readable."""
+    from alembic import command
+
+    from survey import migrations
+    from survey.services.ballot_drafts import payload
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "migration-key", "TESTING": True})
+    draft = '{"origin": "grid", "source": "keyed", "first": [{"branch": "b01"}], "second": null}'
+    with app.app_context():
+        with db.engine.begin() as connection:
+            command.upgrade(migrations.alembic_config(db.engine, connection), "b7d2c41e9a10")
+            connection.execute(
+                text(
+                    "INSERT INTO campaign (id, slug, title, created_on) "
+                    "VALUES (1, 'c', 'C', '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO survey (id, campaign_id, slug, title, kind, state, access, "
+                    "threshold, results_visibility, allows_comments, comment_max_length, "
+                    "min_rank_respondents, is_test_mode) VALUES "
+                    "(1, 1, 'old', 'Old', 'evaluation', 'closed', 'codes', 1, 'after_close', "
+                    "0, 2000, 30, 0)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ballot_draft (id, survey_id, payload, created_at) "
+                    "VALUES (1, 1, :payload, '2026-01-01 10:00:00')"
+                ),
+                {"payload": draft},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO item (id, survey_id, key, text, position) "
+                    "VALUES (1, 1, 'q1', 'Q', 0)"
+                )
+            )
+        migrations.upgrade(db.engine)
+        # Rebuilding the survey table must not cascade into the tables that refer to it.
+        assert db.session.execute(text("SELECT key FROM item")).scalars().all() == ["q1"]
+        row = db.session.execute(text("SELECT threshold, is_published FROM survey")).one()
+        assert tuple(row) == (3, 1)
+        from survey.models import BallotDraft
+
+        stored = db.session.get(BallotDraft, 1)
+        assert b"b01" not in stored.sealed_payload
+        assert payload(stored)["first"] == [{"branch": "b01"}]
+        db.session.close()
+        db.engine.dispose()

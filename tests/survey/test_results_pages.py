@@ -171,6 +171,8 @@ def test_composite_view_heat_map_tests_and_hidden_branches(admin, seeded):
     assert "On “第1題” the branches differ clearly (χ² = " in page
     assert "Cramér's V = " in page
     assert "Cronbach's α = " in page
+    # The tests leave the two hidden branches out, and say so.
+    assert "These tests compare the branches whose figures are shown; the 2 hidden branches" in page
 
     # Suppressed and empty branches, each with its reason.
     assert "第三支部 (3 respondents): fewer than 5 respondents, hidden to protect anonymity" in page
