@@ -173,11 +173,14 @@ def _shared_page(template: str, key: tuple, slots: dict[str, str], **context) ->
     found = _PAGES.get(full_key)
     if found is None:
         page = render_template(template, **context)
+        shared = page
         for name, value in slots.items():
-            page = page.replace(f'value="{value}"', f'value="\ufffc{name}\ufffc"')
+            shared = shared.replace(f'value="{value}"', f'value="\ufffc{name}\ufffc"')
+        if any(value in shared for value in slots.values()):
+            return page  # a slot's value elsewhere on the page: never hand it to anyone else
         if len(_PAGES) >= _PAGES_KEPT:
             _PAGES.clear()
-        found = _PAGES[full_key] = page
+        found = _PAGES[full_key] = shared
     for name, value in slots.items():
         found = found.replace(f'value="\ufffc{name}\ufffc"', f'value="{value}"')
     return found

@@ -644,3 +644,31 @@ def test_thanks_page_is_shared_by_respondents_but_not_by_the_signed_in(app, make
     sign_in_as(office, make_user("office"))
     page = office.get("/thanks").get_data(as_text=True)
     assert 'action="/logout"' in page and 'action="/logout"' not in english
+
+
+def test_shared_questionnaire_page_carries_each_respondents_own_code_and_token(
+    app, survey_with_codes
+):
+    """The unanswered questionnaire is rendered once and shared; each respondent's copy holds
+    their own code and CSRF token, never those of whoever opened it first."""
+    from tests.conftest import isolated_client
+
+    _, _, codes = survey_with_codes
+    pages = []
+    for code in codes[:2]:
+        client = isolated_client(app)
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        html = open_questionnaire(client, code)[0].get_data(as_text=True)
+        hidden = dict(
+            re.findall(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]+)">', html)
+        )
+        pages.append((html, code.replace("-", ""), hidden))
+    (first, first_code, first_hidden), (second, second_code, second_hidden) = pages
+    assert first_hidden["code"] == first_code and second_hidden["code"] == second_code
+    assert first_hidden["csrf_token"] != second_hidden["csrf_token"]
+    assert first_code not in second and first_hidden["csrf_token"] not in second
+    assert "\ufffc" not in first + second
+    # Apart from the two slots, it is the same page.
+    assert first.replace(first_code, "C").replace(first_hidden["csrf_token"], "T") == (
+        second.replace(second_code, "C").replace(second_hidden["csrf_token"], "T")
+    )
