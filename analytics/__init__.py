@@ -21,12 +21,13 @@ from analytics.proportions import (
     wilson,
     wilson_interval,
 )
-from analytics.reliability import cronbach_alpha
+from analytics.reliability import alpha_band, cronbach_alpha
 from analytics.report import (
     BranchResult,
     CategoryResult,
     Comparison,
     Composite,
+    Headline,
     ItemTests,
     Scale,
     Summary,
@@ -36,6 +37,7 @@ from analytics.report import (
     VsRest,
     analyse,
     compare,
+    headline,
 )
 from analytics.scores import mean_interval
 from analytics.suppression import suppressed
@@ -47,6 +49,7 @@ __all__ = [
     "ChiSquare",
     "Comparison",
     "Composite",
+    "Headline",
     "ItemTests",
     "KruskalWallis",
     "MannWhitney",
@@ -57,10 +60,12 @@ __all__ = [
     "SurveyCounts",
     "VsRest",
     "Weighted",
+    "alpha_band",
     "analyse",
     "chi_square",
     "compare",
     "cronbach_alpha",
+    "headline",
     "holm",
     "kruskal_wallis",
     "mann_whitney",

@@ -24,15 +24,32 @@ from scipy import stats
 
 from analytics._util import as_counts, to_float
 
+#: Cohen's (1988) thresholds of w for a small, medium and large effect.
+COHEN_W = ((0.5, "large"), (0.3, "medium"), (0.1, "small"))
+
 
 @dataclass(frozen=True, slots=True)
 class ChiSquare:
-    """Pearson χ² test of independence with Cramér's V (no continuity correction)."""
+    """Pearson χ² test of independence with Cramér's V (no continuity correction).
+
+    ``df_star`` is min(rows, columns) − 1 of the tested table (empty rows and columns dropped),
+    which Cramér's V is scaled by.
+    """
 
     statistic: float | None
     df: int | None
     p: float | None
     cramers_v: float | None
+    df_star: int | None = None
+
+    @property
+    def effect_size(self) -> str | None:
+        """Cohen's (1988) size of the effect: ``negligible``, ``small``, ``medium`` or ``large``,
+        from w = V·sqrt(df*) against w = 0.1, 0.3 and 0.5; None when V is undefined."""
+        if self.cramers_v is None or self.df_star is None:
+            return None
+        w = self.cramers_v * math.sqrt(max(self.df_star, 1))
+        return next((size for bound, size in COHEN_W if w >= bound), "negligible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,7 @@ def chi_square(table: Sequence[Sequence[int]] | np.ndarray) -> ChiSquare:
         df=df,
         p=to_float(stats.chi2.sf(statistic, df)),
         cramers_v=to_float(cramers_v),
+        df_star=min(rows, cols) - 1,
     )
 
 

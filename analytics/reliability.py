@@ -55,3 +55,15 @@ def cronbach_alpha(
         return None
     var_items = sum(_variance(w, row) for row in items)
     return float(k / (k - 1) * (1 - var_items / var_total))
+
+
+#: George & Mallery's (2003) bands of α, from the top: (lower bound, name).
+ALPHA_BANDS = ((0.9, "excellent"), (0.8, "good"), (0.7, "acceptable"), (0.6, "questionable"))
+
+
+def alpha_band(alpha: float | None) -> str | None:
+    """George & Mallery's (2003) reading of α: ``excellent`` (≥ 0.9), ``good``, ``acceptable``,
+    ``questionable`` (≥ 0.6) or ``poor``; None when α is undefined."""
+    if alpha is None:
+        return None
+    return next((band for bound, band in ALPHA_BANDS if alpha >= bound), "poor")

@@ -68,6 +68,11 @@ ABOVE = "above"
 BELOW = "below"
 NO_SIGNAL = "none"
 
+#: Changes between two stages (see :attr:`Comparison.change`).
+HIGHER = "higher"
+LOWER = "lower"
+NO_CLEAR_CHANGE = "none"
+
 #: Composite rates closer than this are the same rank.
 RANK_TOLERANCE = 1e-12
 
@@ -250,6 +255,25 @@ class Comparison:
     p: float | None
     mann_whitney_p: float | None
     method: str | None = None
+
+    @property
+    def change(self) -> str | None:
+        """Where the interval of the difference lies: wholly above 0 (``higher``), wholly below
+        (``lower``) or across it (``none``); None when the stages cannot be compared."""
+        if self.diff_ci is None:
+            return None
+        lo, hi = self.diff_ci
+        return HIGHER if lo > 0 else LOWER if hi < 0 else NO_CLEAR_CHANGE
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The survey-wide headline: the mean over items of the favourable rate, with a
+    conservative interval, and how many items it averages."""
+
+    favourable_rate: float | None
+    favourable_ci: tuple[float, float] | None
+    items_rated: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,6 +585,20 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
         suppressed_branches=len(suppressed_sizes),
         overall_suppressed=overall_suppressed,
     )
+
+
+def headline(overall: Mapping[str, Summary] | None) -> Headline:
+    """The mean over items of the favourable rate (as in a branch composite), with a
+    conservative interval: the mean of the items' Wilson limits, since SD(mean) ≤ mean(SD)
+    whatever the correlation between items (exact when every respondent answers all items
+    alike)."""
+    rated = [s for s in (overall or {}).values() if s.favourable_rate is not None]
+    if not rated:
+        return Headline(None, None, 0)
+    rate = float(np.mean([s.favourable_rate for s in rated]))
+    lo = float(np.mean([s.favourable_ci[0] for s in rated]))
+    hi = float(np.mean([s.favourable_ci[1] for s in rated]))
+    return Headline(rate, (lo, hi), len(rated))
 
 
 def _compare_cells(
