@@ -1,6 +1,9 @@
 """Error pages: every refusal is a page in the visitor's language with a 4xx status.
 
-API requests (``/api/…``) get the same status with a JSON body instead of a page.
+API requests (``/api/…``) get the same status with a JSON body instead of a page. A
+:class:`~survey.refusals.Refusal` that no view handled itself is answered here, with its own
+status, message, title and headers: the one place where the web and the API turn a service's
+refusal into an answer.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from survey.refusals import Refusal
 
 
 def _messages() -> dict[int, str]:
@@ -47,6 +52,12 @@ def _http_error(error: HTTPException):
     return render_error(error.code or 500)
 
 
+def refused(refusal: Refusal):
+    """The answer to a refusal: its page (or JSON), status and headers."""
+    body, status = render_error(refusal.status, refusal.message, title=refusal.title)
+    return body, status, refusal.headers()
+
+
 def _unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
@@ -59,5 +70,6 @@ def _unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Refusal, refused)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(Exception, _unexpected)

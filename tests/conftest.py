@@ -242,7 +242,7 @@ TEST_PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
     """Create an office account: ``make_user("viewer", Role.BRANCH_VIEWER, branch=b01)``."""
-    from survey.auth.passwords import hash_password
+    from survey.identity.passwords import hash_password
 
     def factory(
         username: str = "admin",

@@ -6,24 +6,16 @@ Views declare access with :func:`require_roles`; branch-level access with
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import wraps
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import select
+from flask import Flask, abort, g, redirect, request, session, url_for
 
-from survey.db import db
-from survey.models import ApiToken, Branch, Role, User, UserSession
+from survey.identity.tokens import api_token_user, session_user
+from survey.models import Branch, Role, User
 
 #: Key of the signed-in session's token in the session cookie.
 SESSION_KEY = "sid"
-
-
-def token_hash(token: str) -> str:
-    """The stored form of an API token (tokens are long random strings, so SHA-256 suffices)."""
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _user_from_token() -> User | None:
@@ -31,40 +23,12 @@ def _user_from_token() -> User | None:
     if not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
-    if not token:
-        return None
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == token_hash(token), ApiToken.revoked_on.is_(None)
-        )
-    )
-    if row is None or not row.user.is_active:
-        return None
-    return row.user
-
-
-def session_lifetime() -> timedelta:
-    """How long a signed-in session lasts (``CEPING_SESSION_SECONDS``)."""
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    return lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=int(lifetime))
+    return api_token_user(token) if token else None
 
 
 def _user_from_session() -> User | None:
-    """The user whose server-side session the cookie names, if it is still open.
-
-    Signing out, a password change or reset, and deactivation delete the server-side row, so a
-    copied cookie stops working at once.
-    """
     token = session.get(SESSION_KEY)
-    if not isinstance(token, str) or not token:
-        return None
-    since = datetime.now(UTC).replace(tzinfo=None) - session_lifetime()
-    user = db.session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == token_hash(token), UserSession.created_at > since)
-    )
-    return user if user is not None and user.is_active else None
+    return session_user(token) if isinstance(token, str) and token else None
 
 
 def load_user() -> None:

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from survey.auth.passwords import MIN_LENGTH, verify_password
 from survey.forms import SiteForm
+from survey.identity.passwords import MIN_LENGTH, verify_password
 
 
 class LoginForm(SiteForm):

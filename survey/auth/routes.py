@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from survey.auth import bp
 from survey.auth.access import SESSION_KEY, require_roles
 from survey.auth.forms import LoginForm, LogoutForm, PasswordForm, RevokeTokenForm, TokenForm
-from survey.auth.passwords import MIN_LENGTH
-from survey.errors import render_error
+from survey.identity.passwords import MIN_LENGTH
 from survey.models import Role, User
-from survey.services import accounts, audit
+from survey.services import audit, own_account
 
 #: Audit entries per page.
 AUDIT_PAGE_SIZE = 50
@@ -38,13 +35,8 @@ def _start_session(user: User) -> None:
     session.clear()
     if language:
         session["lang"] = language
-    session[SESSION_KEY] = accounts.open_session(user)
+    session[SESSION_KEY] = own_account.open_session(user)
     session.permanent = True
-
-
-def _wait_in_words(wait: timedelta) -> str:
-    """How long to wait, in the interface language, never less than a minute."""
-    return format_timedelta(max(wait, timedelta(minutes=1)), granularity="minute", threshold=1)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,19 +48,7 @@ def login():
         if g.get("user") is not None:
             return redirect(safe_next(form.next.data) or url_for("results.list_campaigns"))
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.username.data, form.password.data)
-        except accounts.LoginBlocked as blocked:
-            response, status = render_error(
-                429,
-                _(
-                    "Too many failed sign-ins for this username. Please try again in %(wait)s.",
-                    wait=_wait_in_words(blocked.wait),
-                ),
-                title=_("Sign-in paused"),
-            )
-            headers = {"Retry-After": str(max(60, int(blocked.wait.total_seconds())))}
-            return response, status, headers
+        user = own_account.authenticate(form.username.data, form.password.data)
         if user is not None:
             _start_session(user)
             return redirect(safe_next(form.next.data) or url_for("results.list_campaigns"))
@@ -84,7 +64,7 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
-    accounts.logout(g.get("user"), session.get(SESSION_KEY))
+    own_account.logout(g.get("user"), session.get(SESSION_KEY))
     language = session.get("lang")
     session.clear()
     if language:
@@ -103,7 +83,7 @@ def _render_account(
             password_form=password_form,
             token_form=token_form,
             revoke_form=RevokeTokenForm(),
-            tokens=accounts.list_tokens(g.user),
+            tokens=own_account.list_tokens(g.user),
             new_token=new_token,
             min_length=MIN_LENGTH,
         ),
@@ -119,7 +99,7 @@ def edit_account():
     token_form = TokenForm(prefix="token", formdata=None)
     if request.method == "POST":
         if password_form.validate_on_submit():
-            accounts.change_password(
+            own_account.change_password(
                 g.user, password_form.new_password.data, keep_session=session.get(SESSION_KEY)
             )
             flash(_("Your password has been changed. Other sessions have been signed out."), "info")
@@ -140,7 +120,7 @@ def create_token():
     token_form = TokenForm(prefix="token")
     if not token_form.validate_on_submit():
         return _render_account(password_form, token_form, status=400)
-    created = accounts.create_token(g.user, token_form.name.data)
+    created = own_account.create_token(g.user, token_form.name.data)
     return _render_account(password_form, TokenForm(prefix="token", formdata=None), created, 201)
 
 
@@ -151,7 +131,7 @@ def revoke_token(token_id: int):
     form = RevokeTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    token = accounts.revoke_token(g.user, token_id)
+    token = own_account.revoke_token(g.user, token_id)
     if token is None:
         abort(404)
     flash(_("The token “%(name)s” has been revoked.", name=token.name), "info")

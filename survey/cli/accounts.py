@@ -1,4 +1,4 @@
-"""Account commands: creating office users from the command line (the first administrator)."""
+"""Account commands: office users (the first administrator) and API tokens."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import sys
 
 import click
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from survey.auth.passwords import MIN_LENGTH
-from survey.db import db
-from survey.models import Branch, Role
-from survey.services.users import UserRefused, create_user, username_taken
-
-#: Longest username the user table holds.
-USERNAME_LENGTH = 80
+from survey.models import Role
+from survey.refusals import Conflict, NotFound
+from survey.services import own_account
+from survey.services.lookup import find_branch
+from survey.services.user_admin import create_user
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -39,38 +36,33 @@ def create_user_command(
     username: str, role: str, branch_code: str | None, password_stdin: bool
 ) -> None:
     """Create an office account (admin, supervisor or branch_viewer) with an argon2id password."""
-    username = username.strip()
     role = Role(role)
-    errors = []
-    if not username or len(username) > USERNAME_LENGTH or any(ch.isspace() for ch in username):
-        errors.append(
-            _("a username has 1 to %(limit)d characters and no spaces", limit=USERNAME_LENGTH)
-        )
-    elif username_taken(username):
-        errors.append(_('the username "%(username)s" is already taken', username=username))
-    branch = None
-    if role is Role.BRANCH_VIEWER and not branch_code:
-        errors.append(_("a branch_viewer needs --branch CODE"))
-    elif role is not Role.BRANCH_VIEWER and branch_code:
-        errors.append(_("--branch applies only to the branch_viewer role"))
-    elif branch_code:
-        branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
-        if branch is None:
-            errors.append(_('unknown branch "%(code)s"', code=branch_code))
-    if errors:
-        for error in errors:
-            click.echo(error, err=True)
-        raise click.exceptions.Exit(1)
-    password = _read_password(password_stdin)
-    if len(password) < MIN_LENGTH:
-        raise click.ClickException(
-            _("the password needs at least %(length)d characters", length=MIN_LENGTH)
-        )
-    try:
-        user = create_user(None, username, password, role, branch)
-    except UserRefused as refused:
-        raise click.ClickException(f"{username}: {refused.message}") from None
+    branch = find_branch(branch_code) if branch_code else None
+    user = create_user(None, username, _read_password(password_stdin), role, branch)
     click.echo(_("User %(username)s created (%(role)s).", username=user.username, role=role.value))
 
 
-COMMANDS = (create_user_command,)
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def create_token_command(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it once; only its hash is stored."""
+    user = own_account.find_user(username)
+    if user is None:
+        raise NotFound(_('There is no account called "%(name)s".', name=username))
+    if not user.is_active:
+        raise Conflict(_('The account "%(name)s" is deactivated.', name=username))
+    created = own_account.create_token(user, name, from_cli=True)
+    click.echo(created.plain)
+    click.echo(
+        _(
+            "Token %(id)d (%(name)s) for %(user)s. Copy it now: it cannot be shown again.",
+            id=created.token.id,
+            name=created.token.name,
+            user=user.username,
+        ),
+        err=True,
+    )
+
+
+COMMANDS = (create_user_command, create_token_command)

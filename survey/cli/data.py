@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask import current_app
@@ -19,47 +17,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from survey.cli import fail
 from survey.db import db
-from survey.models import Branch, InvalidTransition, Role, Survey, SurveyState, User
-from survey.services import ballot_box, surveys
+from survey.models import Action, Role, Survey, User
+from survey.services import ballot_box, ballot_drafts, lifecycle
 from survey.services.branches import import_branches
-from survey.services.codes import (
-    MintedBatch,
-    MintRefused,
-    mint_codes,
-    mint_problems,
-    slip_url,
-)
+from survey.services.codes import MintedBatch, mint_cells, mint_codes, mint_problems, slip_url
 from survey.services.definitions import export_definition, load_definition
-from survey.services.imports import Problem, Rejected, import_ballots, read_ballots, read_table
+from survey.services.imports import Problem, Rejected, read_ballots, read_table
+from survey.services.lookup import find_branch, find_survey
 
 #: Most codes one command mints per branch and category.
 MAX_CODES = 100_000
-
-
-def fail(problems: Iterable[Problem | str]) -> NoReturn:
-    """Print every problem to stderr and stop with status 1; nothing has been written."""
-    problems = list(problems)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    message = ngettext(
-        "Nothing was changed (%(num)d problem).",
-        "Nothing was changed (%(num)d problems).",
-        len(problems),
-    )
-    click.echo(message, err=True)
-    raise click.exceptions.Exit(1)
-
-
-def find_survey(slug: str) -> Survey:
-    """The survey with this slug, or a clear error listing the surveys that exist."""
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
-    if survey is None:
-        known = ", ".join(db.session.scalars(select(Survey.slug).order_by(Survey.slug))) or "-"
-        raise click.ClickException(
-            _('unknown survey "%(slug)s" (surveys: %(known)s)', slug=slug, known=known)
-        )
-    return survey
 
 
 def _read(path: str) -> bytes:
@@ -74,10 +43,7 @@ input_file = click.Path(exists=True, dir_okay=False, readable=True)
 @click.argument("file", type=input_file)
 def import_branches_command(file: str) -> None:
     """Add or update branches from a CSV or .xlsx file with columns code,name[,parent]."""
-    try:
-        plan = import_branches(read_table(_read(file), file))
-    except Rejected as rejected:
-        fail(rejected.problems)
+    plan = import_branches(read_table(_read(file), file))
     click.echo(
         _(
             "Branches: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.",
@@ -92,19 +58,19 @@ def import_branches_command(file: str) -> None:
 @click.argument("file", type=input_file)
 def load_survey_command(file: str) -> None:
     """Create or update a survey (and its campaign) from a YAML definition."""
+    data = _read(file)
     try:
-        text = _read(file).decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = _read(file).count(b"\n", 0, error.start) + 1
-        fail([Problem(file, line, None, _("a survey definition must be saved as UTF-8"))])
-    try:
-        outcome = load_definition(text, file)
-    except Rejected as rejected:
-        fail(rejected.problems)
+        line = data.count(b"\n", 0, error.start) + 1
+        raise Rejected(
+            [Problem(file, line, None, _("a survey definition must be saved as UTF-8"))]
+        ) from None
+    outcome = load_definition(text, file)
     survey = outcome.survey
     if outcome.created:
         message = _(
-            "Survey %(survey)s created (%(state)s).", survey=survey.slug, state=survey.state
+            "Survey %(survey)s created (%(state)s).", survey=survey.slug, state=survey.state.label
         )
     elif outcome.changed:
         message = _("Survey %(survey)s updated.", survey=survey.slug)
@@ -181,39 +147,30 @@ def mint_codes_command(
 ) -> None:
     """Mint one-time access codes and write them to a CSV file: branch,category,code,url."""
     survey = find_survey(slug)
-    path = Path(output)
-    errors = []
-    if branch_code is None:
-        branches = list(
-            db.session.scalars(select(Branch).where(Branch.is_active).order_by(Branch.code))
-        )
-    else:
-        branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
-        if branch is None:
-            errors.append(_('unknown branch "%(code)s"', code=branch_code))
-        branches = [branch] if branch is not None else []
-    if category_key is None:
-        categories = list(survey.categories)
-    else:
-        categories = [c for c in survey.categories if c.key == category_key]
-        if not categories:
-            errors.append(
-                _(
-                    'unknown category "%(key)s" (categories: %(known)s)',
-                    key=category_key,
-                    known=", ".join(c.key for c in survey.categories),
-                )
+    branch = find_branch(branch_code) if branch_code is not None else None
+    category = None
+    if category_key is not None:
+        category = survey.category(category_key)
+        if category is None:
+            fail(
+                [
+                    _(
+                        'unknown category "%(key)s" (categories: %(known)s)',
+                        key=category_key,
+                        known=", ".join(c.key for c in survey.categories),
+                    )
+                ]
             )
-    cells = [(branch, category) for branch in branches for category in categories]
-    if not errors:
-        errors += mint_problems(survey, cells, count)
+    path = Path(output)
+    cells = mint_cells(survey, branch, category)
+    # Everything that would refuse the command, reported at once, before any code exists.
+    problems = mint_problems(survey, cells, count)
     if path.exists():
-        errors.append(_("%(file)s already exists: choose a new file name", file=output))
+        problems.append(_("%(file)s already exists: choose a new file name", file=output))
     elif not path.parent.is_dir():
-        errors.append(_("folder %(folder)s does not exist", folder=str(path.parent)))
-    if errors:
-        fail(errors)
-
+        problems.append(_("folder %(folder)s does not exist", folder=str(path.parent)))
+    if problems:
+        fail(problems)
     base_url = current_app.config["CEPING_BASE_URL"]
 
     def write_file(minted: list[MintedBatch]) -> None:
@@ -230,8 +187,6 @@ def mint_codes_command(
 
     try:
         minted = mint_codes(None, survey, cells, count, reason, before_commit=write_file)
-    except MintRefused as refused:
-        fail([str(refused)])
     except BaseException:
         _temporary_of(path).unlink(missing_ok=True)  # the commit failed: these codes never were
         raise
@@ -242,32 +197,19 @@ def mint_codes_command(
 
 def _transition(slug: str, opening: bool) -> None:
     """Open (draft → open, or closed → open) or close a survey through the same service as the
-    office's page, with the same checks and audit entry; an impossible move is a clear error."""
+    office's page, with the same checks and audit entry."""
     survey = find_survey(slug)
-    reopening = opening and survey.state is SurveyState.CLOSED
-    action = "reopen" if reopening else "open" if opening else "close"
-    try:
-        surveys.change_state(None, survey, action)
-    except InvalidTransition:
-        if opening:
-            message = _("survey %(survey)s is %(state)s and cannot be opened")
-        else:
-            message = _("survey %(survey)s is %(state)s and cannot be closed")
-        raise click.ClickException(
-            message % {"survey": survey.slug, "state": survey.state}
-        ) from None
-    except surveys.EditRefused as refused:
-        fail(refused.messages)
-    click.echo(_("Survey %(survey)s is now %(state)s.", survey=survey.slug, state=survey.state))
-    held = ballot_box.waiting(survey) if survey.state is SurveyState.CLOSED else 0
-    if held:
+    action = Action.for_opening(survey.state) if opening else Action.CLOSE
+    change = lifecycle.change_state(None, survey, action)
+    click.echo(_("%(survey)s: %(done)s", survey=survey.slug, done=action.done))
+    if change.held_back:
         click.echo(
             ngettext(
                 "%(num)d answer is held back: it arrived after results were first shown, in a "
                 "group of fewer than %(k)d new answers.",
                 "%(num)d answers are held back: they arrived after results were first shown, "
                 "in groups of fewer than %(k)d new answers.",
-                held,
+                change.held_back,
                 k=survey.threshold,
             )
         )
@@ -335,11 +277,8 @@ def import_responses_command(slug: str, file: str) -> None:
     cell is an unanswered item.
     """
     survey = find_survey(slug)
-    try:
-        ballots = import_ballots(survey, read_ballots(survey, _read(file), file))
-    except Rejected as rejected:
-        fail(rejected.problems)
-    click.echo(_("Stored %(count)d paper ballots for %(survey)s.", count=len(ballots), survey=slug))
+    stored = ballot_drafts.import_table(None, survey, read_ballots(survey, _read(file), file))
+    click.echo(_("Stored %(count)d paper ballots for %(survey)s.", count=stored, survey=slug))
 
 
 @click.command("load-demo")
@@ -347,10 +286,7 @@ def load_demo_command() -> None:
     """Load the demonstration campaign (branches, two surveys, ballots, codes) if absent."""
     from survey.demo import load_demo
 
-    try:
-        result = load_demo()
-    except Rejected as rejected:
-        fail(rejected.problems)
+    result = load_demo()
     base_url = current_app.config["CEPING_BASE_URL"]
     if result is None:
         click.echo(_("The demo campaign is already loaded; nothing was changed."))

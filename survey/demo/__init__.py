@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import Answer, Branch, Campaign, Comment, Response, Source, Survey
+from survey.models import Action, Answer, Branch, Campaign, Comment, Response, Source, Survey
 from survey.services import audit
 from survey.services.branches import apply_branch_plan, plan_branches
 from survey.services.codes import mint_batch
@@ -82,12 +82,12 @@ def load_demo(seed: int = 2005) -> DemoResult | None:
             return None
         _load_branches()
         evaluation = _load_survey("evaluation.yaml")
-        evaluation.open()
+        evaluation.move(Action.OPEN)
         ballots = _fill_with_ballots(evaluation, random.Random(seed))
-        evaluation.close()
+        evaluation.move(Action.CLOSE)
         evaluation.is_published = True
         satisfaction = _load_survey("satisfaction.yaml")
-        satisfaction.open()
+        satisfaction.move(Action.OPEN)
         branch = session.scalar(select(Branch).where(Branch.code == "b01"))
         category = satisfaction.category("public")
         _batch, codes = mint_batch(satisfaction, branch, category, PRINTED_CODES)

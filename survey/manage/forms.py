@@ -30,8 +30,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from survey.auth.passwords import MIN_LENGTH
 from survey.forms import SiteForm
+from survey.identity.passwords import MIN_LENGTH
 from survey.models import Access, ResultsVisibility, Role, SurveyKind
 from survey.services.branches import CODE_PATTERN
 from survey.services.definitions import KEY_PATTERN, MIN_THRESHOLD, RESERVED_ITEM_KEYS, SLUG_PATTERN

@@ -1,99 +1,26 @@
-"""View models of the manage area: what the templates lay out, built from services' results.
+"""View models of the manage area: the keying grid and the disagreements of two keyings.
 
-Templates never compute; the keying grid, the disagreements and the turnout figures are shaped
-here so that the page, its script and the JSON endpoint show the same strings.
+Templates never compute; the grid's columns and the resolution page's rows are shaped here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import FieldList, Form, FormField, SelectField, SubmitField
 
 from survey.forms import SiteForm
-from survey.models import Branch, Survey, SurveyState
+from survey.models import Branch, Survey
 from survey.services.ballot_drafts import Difference
 from survey.services.imports import Problem
-from survey.services.turnout import BranchTurnout, SurveyTurnout
 
 #: Rows a keying grid starts with, the most it may have, and how many "more rows" adds.
 GRID_ROWS = 10
 GRID_MAX_ROWS = 500
 GRID_MORE = 10
-
-STATE_LABELS = {
-    SurveyState.DRAFT: _l("Draft"),
-    SurveyState.OPEN: _l("Open"),
-    SurveyState.CLOSED: _l("Closed"),
-}
-
-ACTION_LABELS = {
-    "open": _l("Open the survey"),
-    "close": _l("Close the survey"),
-    "reopen": _l("Reopen the survey"),
-    "start_test": _l("Start a test run"),
-    "go_live": _l("Go live"),
-}
-
-
-def action_explanation(action: str) -> str:
-    """What a lifecycle action does, for its confirmation page."""
-    return {
-        "open": _("Respondents can answer from now on."),
-        "close": _(
-            "No more answers are accepted. Unused codes stop working until the survey is "
-            "reopened. Results sealed until closing become visible to supervisors."
-        ),
-        "reopen": _(
-            "The survey accepts answers again, and unused codes work again. Results that "
-            "supervisors could read while it was closed are sealed again until it closes."
-        ),
-        "start_test": _(
-            "The survey opens in test mode: answers are marked as test answers, and codes "
-            "minted now belong to test batches."
-        ),
-        "go_live": _(
-            "Every test answer and test comment is deleted, every test batch is voided (testers "
-            "saw those codes), and codes of ordinary batches used during the test work again. "
-            "From now on answers count."
-        ),
-    }[action]
-
-
-# ---- turnout ----------------------------------------------------------------------------------
-
-
-def _percent(rate: float | None) -> str:
-    return "–" if rate is None else format_percent(rate, format="#,##0.0%")
-
-
-def turnout_row(row: BranchTurnout) -> dict[str, Any]:
-    """A turnout row with display strings, shared by the page and its JSON refresh."""
-    return {
-        "code": row.code or "",
-        "name": row.name or _("All branches"),
-        "codes_issued": format_decimal(row.codes_issued),
-        "codes_used": format_decimal(row.codes_used),
-        "paper_ballots": format_decimal(row.paper_ballots),
-        "web_responses": format_decimal(row.web_responses),
-        "responses": format_decimal(row.responses),
-        "waiting": format_decimal(row.waiting),
-        "turnout": _percent(row.turnout_rate),
-    }
-
-
-def turnout_view(turnout: SurveyTurnout) -> dict[str, Any]:
-    """The whole turnout table: rows and total, as strings to show."""
-    return {
-        "branches": [turnout_row(r) for r in turnout.branches],
-        "total": turnout_row(turnout.total),
-    }
-
 
 # ---- keying grid ------------------------------------------------------------------------------
 

@@ -14,14 +14,12 @@ used code entered on the start page counts as a failure too (see
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 
 from flask import (
     abort,
     current_app,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -29,26 +27,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from survey.db import db
 from survey.errors import render_error
 from survey.i18n import current_language
-from survey.models import Access, Branch
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
 from survey.services import responses, throttle
 from survey.services.codes import normalise
-from survey.services.questionnaires import Questionnaire, load_questionnaire
+from survey.services.questionnaires import Questionnaire
 from survey.services.responses import (
-    CodeAlreadyUsed,
-    LinkNotFound,
-    Refusal,
-    SurveyNotOpen,
-    TooManyAttempts,
     UnknownCode,
     resolve_answers,
     submit_open_link,
@@ -65,67 +55,13 @@ ANSWERED_KEEP = 40
 
 
 # -- refusals -------------------------------------------------------------------------------
-
-
-def _unknown_code_message() -> str:
-    return _(
-        "We do not know this code. Please check it against your slip and type it again "
-        "(capital or small letters, spaces and dashes do not matter)."
-    )
-
-
-def _refusal_page(refusal: Refusal):
-    """The page a respondent sees when a code or survey is turned away."""
-    if isinstance(refusal, UnknownCode):
-        return render_error(404, _unknown_code_message(), title=_("Code not found"))
-    if isinstance(refusal, CodeAlreadyUsed):
-        return render_error(
-            409,
-            _(
-                "This code has already been used. Each code can be used only once, and the "
-                "answers given with it have been stored."
-            ),
-            title=_("Code already used"),
-        )
-    if isinstance(refusal, SurveyNotOpen):
-        if refusal.reason == "not_yet_open":
-            return render_error(
-                403,
-                _("This survey is not open yet. Please try again once it has opened."),
-                title=_("Not open yet"),
-            )
-        return render_error(
-            403,
-            _("This survey is closed. Answers are no longer accepted."),
-            title=_("Survey closed"),
-        )
-    return render_error(refusal.status)
+# A code or survey that is turned away raises one of the refusals of
+# :mod:`survey.services.responses`; :mod:`survey.errors` answers it with its page and status.
 
 
 def _client_key() -> str:
     """The throttle key of this client: a short keyed hash of its address, never the address."""
     return throttle.address_key("code", request.remote_addr or "")
-
-
-def _too_many_attempts(wait: timedelta):
-    """The 429 page while this client is blocked for guessing codes."""
-    seconds = max(1, math.ceil(wait.total_seconds()))
-    minutes = math.ceil(seconds / 60)
-    response = make_response(
-        render_error(
-            429,
-            ngettext(
-                "Too many codes that do not exist were entered from your network. "
-                "Please wait %(num)d minute and try again.",
-                "Too many codes that do not exist were entered from your network. "
-                "Please wait %(num)d minutes and try again.",
-                minutes,
-            ),
-            title=_("Please wait"),
-        )
-    )
-    response.headers["Retry-After"] = str(seconds)
-    return response
 
 
 @bp.errorhandler(CSRFError)
@@ -236,13 +172,9 @@ def enter_code():
         return render_template("respond/start.html", form=form), 422
     try:
         scope = responses.enter_code(form.code.data, _client_key())
-    except TooManyAttempts as blocked:
-        return _too_many_attempts(blocked.wait)
-    except UnknownCode:
-        form.code.errors = [_unknown_code_message()]
-        return render_template("respond/start.html", form=form), 404
-    except Refusal as refusal:
-        return _refusal_page(refusal)
+    except UnknownCode as unknown:
+        form.code.errors = unknown.messages
+        return render_template("respond/start.html", form=form), unknown.status
     survey = scope.survey
     questionnaire = make_response_form(survey)(formdata=None, code=normalise(form.code.data))
     return _questionnaire(
@@ -258,12 +190,7 @@ def enter_code():
 def submit_response():
     """Validate the answers and store them with the code used up, atomically; then thank."""
     entered = request.form.get("code", "")
-    try:
-        scope = responses.enter_code(entered, _client_key(), then_submit=True)
-    except TooManyAttempts as blocked:
-        return _too_many_attempts(blocked.wait)
-    except Refusal as refusal:
-        return _refusal_page(refusal)
+    scope = responses.enter_code(entered, _client_key(), then_submit=True)
     survey = scope.survey
     form = make_response_form(survey)()
     if not form.validate_on_submit():
@@ -273,10 +200,7 @@ def submit_response():
     answers, invalid = resolve_answers(survey, form.answers_by_key())
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
         abort(422)
-    try:
-        submit_with_code(entered, answers, form.comment_text(), survey)
-    except Refusal as refusal:
-        return _refusal_page(refusal)
+    submit_with_code(entered, answers, form.comment_text(), survey)
     return redirect(url_for("respond.show_thanks"), code=303)
 
 
@@ -321,20 +245,6 @@ def _remember_answered(response, slug: str) -> None:
     )
 
 
-def _link_target(survey_slug: str, branch_code: str) -> tuple[Questionnaire, Branch]:
-    """The open-link survey and active branch of a link (404 otherwise); raise if not open."""
-    db.begin_read()
-    survey = load_questionnaire(slug=survey_slug)
-    if survey is None or survey.access is not Access.LINK or not survey.categories:
-        abort(404)
-    branch = db.session.scalar(select(Branch).where(Branch.code == branch_code))
-    if branch is None or not branch.is_active:
-        abort(404)
-    if not survey.is_open:
-        raise SurveyNotOpen(survey)
-    return survey, branch
-
-
 def _already_answered_page():
     return render_error(
         409,
@@ -353,43 +263,34 @@ def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
 @bp.get("/s/<survey_slug>/<branch_code>")
 def show_link_form(survey_slug: str, branch_code: str):
     """An open-link questionnaire for one branch: no code; duplicates only discouraged."""
-    try:
-        survey, branch = _link_target(survey_slug, branch_code)
-    except SurveyNotOpen as refusal:
-        return _refusal_page(refusal)
+    scope = responses.open_link(survey_slug, branch_code)
+    survey = scope.survey
     if survey.slug in _answered_slugs():
         return _already_answered_page()
     form = _link_form_class(survey)(formdata=None)
     return _questionnaire(
-        survey, branch.name, form, action=request.path, is_open_link=True, answered=False
+        survey, scope.branch_name, form, action=request.path, is_open_link=True, answered=False
     )
 
 
 @bp.post("/s/<survey_slug>/<branch_code>")
 def submit_link_response(survey_slug: str, branch_code: str):
     """Store an open-link answer, then remember in a signed cookie that this browser answered."""
-    try:
-        survey, branch = _link_target(survey_slug, branch_code)
-    except SurveyNotOpen as refusal:
-        return _refusal_page(refusal)
+    scope = responses.open_link(survey_slug, branch_code)
+    survey = scope.survey
     if survey.slug in _answered_slugs():
         return _already_answered_page()
     form = _link_form_class(survey)()
     if not form.validate_on_submit():
         return _questionnaire(
-            survey, branch.name, form, action=request.path, is_open_link=True, status=422
+            survey, scope.branch_name, form, action=request.path, is_open_link=True, status=422
         )
     category = survey.category(form.category.data) if "category" in form else survey.categories[0]
     answers, invalid = resolve_answers(survey, form.answers_by_key())
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
         abort(422)
     slug = survey.slug
-    try:
-        submit_open_link(survey, branch.id, category.id, answers, form.comment_text())
-    except LinkNotFound:
-        abort(404)
-    except SurveyNotOpen as refusal:
-        return _refusal_page(refusal)
+    submit_open_link(survey, scope.branch_id, category.id, answers, form.comment_text())
     response = redirect(url_for("respond.show_thanks"), code=303)
     _remember_answered(response, slug)
     return response

@@ -6,18 +6,21 @@ changed by them) and a chosen view can be bookmarked or printed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, SubmitField
 
 from survey.models import Survey
 from survey.results.charts import COMPOSITE
+from survey.services.report import Question
 
 
-def item_choices(items: list[dict[str, str]]) -> list[tuple[str, str]]:
+def item_choices(items: Sequence[Question]) -> list[tuple[str, str]]:
     """The composite first, then every item of the report by its text."""
     return [(COMPOSITE, str(_l("All items (mean)")))] + [
-        (item["key"], f"{number}. {item['text']}") for number, item in enumerate(items, start=1)
+        (item.key, f"{item.number}. {item.text}") for item in items
     ]
 
 
@@ -27,7 +30,7 @@ class ItemForm(Form):
     item = SelectField(_l("Item"), default=COMPOSITE, validate_choice=True)
     submit = SubmitField(_l("Show"))
 
-    def __init__(self, args: MultiDict, items: list[dict[str, str]]):
+    def __init__(self, args: MultiDict, items: Sequence[Question]):
         """Read ``?item=`` against the report's items."""
         super().__init__(args)
         self.item.choices = item_choices(items)
@@ -67,11 +70,11 @@ class CompareForm(Form):
             return None
         return before, after
 
-    def set_items(self, items: list[dict[str, str]]) -> str | None:
+    def set_items(self, items: Sequence[Question]) -> str | None:
         """Offer the items both stages share; return the chosen key (None if not offered)."""
         self.item.choices = [
-            (item["key"], f"{number}. {item['text']}") for number, item in enumerate(items, 1)
+            (item.key, f"{number}. {item.text}") for number, item in enumerate(items, 1)
         ]
         if not self.item.data and items:
-            self.item.data = items[0]["key"]
-        return self.item.data if any(i["key"] == self.item.data for i in items) else None
+            self.item.data = items[0].key
+        return self.item.data if any(i.key == self.item.data for i in items) else None

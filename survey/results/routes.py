@@ -7,41 +7,24 @@ report built for their own branch; sealed surveys show turnout only.
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from survey.auth.access import can_view_branch, require_roles
 from survey.db import db
-from survey.errors import render_error
-from survey.models import Branch, Campaign, Role, Survey
+from survey.models import Campaign, Role
+from survey.refusals import BadRequest, NotFound
 from survey.results import bp, charts, views
 from survey.results.forms import CompareForm, ItemForm
 from survey.services import exports
 from survey.services import report as reports
+from survey.services.lookup import find_branch, find_campaign, find_survey
 from survey.services.turnout import survey_turnout
 
 #: Roles that read every branch and may export.
 READ_ALL = (Role.ADMIN, Role.SUPERVISOR)
-
-
-def get_campaign_or_404(slug: str) -> Campaign:
-    """The campaign with this slug, its surveys loaded, or a 404."""
-    campaign = db.session.scalar(
-        select(Campaign).where(Campaign.slug == slug).options(selectinload(Campaign.surveys))
-    )
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
-def get_survey_or_404(slug: str) -> Survey:
-    """The survey with this slug, or a 404."""
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
-    if survey is None:
-        abort(404)
-    return survey
 
 
 def viewer_branch_id() -> int | None:
@@ -53,11 +36,6 @@ def done_reading() -> None:
     """End the read transaction before the figures are turned into charts: on SQLite every
     transaction holds the write lock, and respondents should not wait for chart building."""
     db.session.commit()
-
-
-def may_export() -> bool:
-    """Whether the signed-in user may download exports."""
-    return g.user.role in READ_ALL
 
 
 @bp.route("/")
@@ -76,7 +54,7 @@ def list_campaigns():
 @require_roles()
 def show_campaign(slug: str):
     """A campaign's surveys: turnout for each, per-item rates for those whose results are out."""
-    campaign = get_campaign_or_404(slug)
+    campaign = find_campaign(slug)
     branch_id = viewer_branch_id()
     summaries = []
     for survey in campaign.surveys:
@@ -91,7 +69,6 @@ def show_campaign(slug: str):
         campaign=campaign,
         summaries=summaries,
         turnout=views.campaign_turnout(summaries),
-        sealed_message=views.sealed_message(),
     )
 
 
@@ -99,34 +76,31 @@ def show_campaign(slug: str):
 @require_roles()
 def show_survey(slug: str):
     """One survey: ranks, funnel, distribution, heat map, tests and α (or turnout if sealed)."""
-    survey = get_survey_or_404(slug)
+    survey = find_survey(slug)
     if g.user.role is Role.BRANCH_VIEWER:
         return redirect(url_for("results.show_branch", slug=slug, code=g.user.branch.code))
-    turnout = survey_turnout(survey)
-    turnout_table = views.turnout_table(turnout, _("Turnout by branch"))
+    turnout = views.turnout_table(survey_turnout(survey), _("Turnout by branch"))
     if survey.results_are_sealed:
         return render_template(
             "results/survey.html",
             survey=survey,
-            turnout=turnout_table,
-            sealed_message=views.sealed_message(),
+            turnout=turnout,
+            sealed_message=reports.sealed_message(survey),
         )
     report = reports.build_report(survey)
     done_reading()
-    form = ItemForm(request.args, report["items"])
+    form = ItemForm(request.args, report.items)
     item = form.chosen()
     if item is None:
-        return render_error(400, _("This survey has no such item. Choose one from the list."))
+        raise BadRequest(_("This survey has no such item. Choose one from the list."))
     return render_template(
         "results/survey.html",
         survey=survey,
-        turnout=turnout_table,
+        turnout=turnout,
         form=form,
         item=item,
         results=views.survey_results(report, item),
-        branches=charts.branch_labels(report["branches"]),
-        report=report,
-        may_export=may_export(),
+        may_export=g.user.role in READ_ALL,
     )
 
 
@@ -134,34 +108,28 @@ def show_survey(slug: str):
 @require_roles()
 def show_branch(slug: str, code: str):
     """One branch: every item with its interval and mark, categories, comments if shown."""
-    survey = get_survey_or_404(slug)
-    branch = db.session.scalar(select(Branch).where(Branch.code == code))
+    survey = find_survey(slug)
+    branch = find_branch(code)
     # Another branch's page does not exist for a branch viewer, not even by its name.
-    if branch is None or not can_view_branch(g.user, branch):
-        abort(404)
-    turnout = survey_turnout(survey, branch_id=branch.id)
-    turnout_table = views.turnout_table(
-        turnout, _("Turnout of %(branch)s", branch=branch.name), with_total=False
+    if not can_view_branch(g.user, branch):
+        raise NotFound(_("This page does not exist."))
+    turnout = views.turnout_table(
+        survey_turnout(survey, branch_id=branch.id),
+        _("Turnout of %(branch)s", branch=branch.name),
+        with_total=False,
     )
+    context = {"survey": survey, "branch": branch, "turnout": turnout}
     if survey.results_are_sealed:
         return render_template(
-            "results/branch.html",
-            survey=survey,
-            branch=branch,
-            turnout=turnout_table,
-            sealed_message=views.sealed_message(),
+            "results/branch.html", sealed_message=reports.sealed_message(survey), **context
         )
     report = reports.build_report(survey, branch_id=branch.id)
-    if not report["branches"]:
-        abort(404)
+    if not report.branches:
+        raise NotFound(_("This page does not exist."))
     comments = reports.comments(survey, branch)
     done_reading()
     return render_template(
-        "results/branch.html",
-        survey=survey,
-        branch=branch,
-        turnout=turnout_table,
-        results=views.branch_results(report, comments),
+        "results/branch.html", results=views.branch_results(report, comments), **context
     )
 
 
@@ -169,27 +137,22 @@ def show_branch(slug: str, code: str):
 @require_roles()
 def compare_surveys(slug: str):
     """Two stages side by side: a dumbbell per branch and a verdict per branch and item."""
-    campaign = get_campaign_or_404(slug)
+    campaign = find_campaign(slug)
     form = CompareForm(request.args, campaign.surveys)
     context = {"campaign": campaign, "form": form}
     if len(campaign.surveys) < 2:
         return render_template("results/compare.html", too_few=True, **context)
     chosen = form.chosen()
     if chosen is None:
-        return render_error(400, _("Choose two surveys of this campaign."))
+        raise BadRequest(_("Choose two surveys of this campaign."))
     before, after = chosen
     if before.id == after.id:
-        return render_error(400, _("Choose two different surveys to compare."))
+        raise BadRequest(_("Choose two different surveys to compare."))
+    context.update(before=before, after=after)
     sealed = [s for s in (before, after) if s.results_are_sealed]
     if sealed:
-        return render_template(
-            "results/compare.html",
-            sealed=sealed,
-            sealed_message=views.sealed_message(),
-            before=before,
-            after=after,
-            **context,
-        )
+        messages = [reports.sealed_message(s) for s in sealed]
+        return render_template("results/compare.html", sealed=messages, **context)
     branch_id = viewer_branch_id()
     before_report = reports.build_report(before, branch_id=branch_id)
     after_report = reports.build_report(after, compare=before, branch_id=branch_id)
@@ -197,7 +160,7 @@ def compare_surveys(slug: str):
     items = views.shared_items(before_report, after_report)
     item = form.set_items(items)
     if items and item is None:
-        return render_error(400, _("Both surveys must ask the item you choose."))
+        raise BadRequest(_("Both surveys must ask the item you choose."))
     dumbbell = None
     if item is not None:
         dumbbell = charts.dumbbell_chart(
@@ -205,8 +168,6 @@ def compare_surveys(slug: str):
         )
     return render_template(
         "results/compare.html",
-        before=before,
-        after=after,
         dumbbell=dumbbell,
         items=items,
         verdicts=views.verdicts(before_report, after_report),
@@ -217,16 +178,20 @@ def compare_surveys(slug: str):
 @bp.route("/surveys/<slug>/export.<any(xlsx, csv):fmt>")
 @require_roles(*READ_ALL)
 def export_survey(slug: str, fmt: str):
-    """Download the report as a spreadsheet or CSV (``?compare=`` adds another stage)."""
-    survey = get_survey_or_404(slug)
-    compare = None
+    """Download the report as a spreadsheet or CSV (``?compare=`` adds another stage).
+
+    ``no-store``: results must not stay in a browser's or proxy's cache once downloaded.
+    """
+    survey = find_survey(slug)
     compare_slug = request.args.get("compare", "").strip()
-    if compare_slug:
-        compare = db.session.scalar(select(Survey).where(Survey.slug == compare_slug))
-        if compare is None or compare.campaign_id != survey.campaign_id or compare.id == survey.id:
-            return render_error(400, _("Compare with another survey of the same campaign."))
-    try:
-        export = exports.export_file(survey, fmt, user=g.user, compare=compare)
-    except reports.ResultsSealed:
-        return render_error(409, views.sealed_message(), title=_("Results are not out yet"))
-    return exports.send_export(export)
+    compare = find_survey(compare_slug) if compare_slug else None
+    export = exports.export_file(survey, fmt, user=g.user, compare=compare)
+    response = send_file(
+        export.stream,
+        mimetype=export.mimetype,
+        as_attachment=True,
+        download_name=export.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,196 +1,22 @@
-"""View models of the result pages: plain sentences, tables and charts built from the report.
+"""View models of the result pages: tables, charts and sentences built from the typed report.
 
-Templates only lay these out. Every statement about significance is made here, in plain words,
-with its effect size next to it (see the statistics brief, "Presenting significance").
+Templates only lay these out. Every statement about significance is made in
+:mod:`survey.results.sentences`, in plain words, with its effect size next to it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
-from survey.results import charts
-from survey.results.charts import (
-    Chart,
-    Table,
-    branch_labels,
-    interval_text,
-    item_texts,
-    percent_text,
-    points_text,
-    shown_branches,
-    signal_words,
-)
+from survey import display
+from survey.models import Survey
+from survey.results import charts, sentences
+from survey.results.charts import Chart, Table
+from survey.services.report import BranchReport, Question, Report, sealed_message
 from survey.services.turnout import SurveyTurnout
-
-#: Below this p-value a test is reported as a clear difference.
-ALPHA = 0.05
-
-
-# --------------------------------------------------------------------------- sentences
-
-
-def p_text(p: float) -> str:
-    """A p-value as people read it: ``p < 0.001`` or ``p = 0.034``."""
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
-
-
-def cramers_v_size(v: float, df_star: int) -> str:
-    """Cohen's (1988) size of an effect measured by Cramér's V with df* = min(r, c) − 1:
-    small, medium and large at w = 0.1, 0.3 and 0.5, where V = w / sqrt(df*)."""
-    scale = math.sqrt(max(df_star, 1))
-    if v >= 0.5 / scale:
-        return _("a large effect")
-    if v >= 0.3 / scale:
-        return _("a medium effect")
-    if v >= 0.1 / scale:
-        return _("a small effect")
-    return _("a negligible effect")
-
-
-def _table_df_star(df: int, overall_counts: dict[str, int]) -> int:
-    """min(rows, columns) − 1 of the tested table: columns are the options anyone chose, and
-    rows follow from df = (rows − 1)(columns − 1)."""
-    columns = sum(1 for count in overall_counts.values() if count > 0)
-    if columns < 2:
-        return 1
-    rows = df // (columns - 1) + 1
-    return max(1, min(rows, columns) - 1)
-
-
-def omnibus_sentence(item_text: str, test: dict[str, Any] | None, overall: dict | None) -> str:
-    """Whether the branches differ on one item, in one plain sentence with the effect size."""
-    chi2 = (test or {}).get("chi2") or {}
-    if chi2.get("statistic") is None or chi2.get("p") is None:
-        return _(
-            "On “%(item)s” the branches cannot be compared: too few branches or answers.",
-            item=item_text,
-        )
-    v = chi2.get("cramers_v") or 0.0
-    size = cramers_v_size(v, _table_df_star(chi2["df"], (overall or {}).get("counts", {})))
-    values = {
-        "item": item_text,
-        "chi2": f"{chi2['statistic']:.1f}",
-        "df": chi2["df"],
-        "p": p_text(chi2["p"]),
-        "v": f"{v:.2f}",
-        "size": size,
-    }
-    if chi2["p"] < ALPHA:
-        return _(
-            "On “%(item)s” the branches differ clearly (χ² = %(chi2)s, df %(df)s, %(p)s; "
-            "Cramér's V = %(v)s, %(size)s).",
-            **values,
-        )
-    return _(
-        "On “%(item)s” there is no clear difference between the branches (χ² = %(chi2)s, "
-        "df %(df)s, %(p)s; Cramér's V = %(v)s, %(size)s).",
-        **values,
-    )
-
-
-def alpha_sentence(alpha: float | None) -> str:
-    """Cronbach's α with a plain reading (George & Mallery 2003 bands)."""
-    if alpha is None:
-        return _(
-            "Cronbach's α cannot be computed: it needs at least two items and enough complete "
-            "answers that vary."
-        )
-    value = f"{alpha:.2f}"
-    if alpha >= 0.9:
-        meaning = _("excellent: the items measure one common quality very consistently")
-    elif alpha >= 0.8:
-        meaning = _("good: the items measure one common quality consistently")
-    elif alpha >= 0.7:
-        meaning = _("acceptable: the items mostly measure one common quality")
-    elif alpha >= 0.6:
-        meaning = _("questionable: the items agree only loosely; read them one by one")
-    else:
-        meaning = _("poor: the items measure different things; read them one by one")
-    return _("Cronbach's α = %(alpha)s, %(meaning)s.", alpha=value, meaning=meaning)
-
-
-def vs_rest_text(vs_rest: dict[str, Any] | None) -> str:
-    """A branch's mark against the rest in words, with the effect in percentage points."""
-    vs_rest = vs_rest or {}
-    words = signal_words(vs_rest.get("signal"))
-    if vs_rest.get("effect") is None:
-        return words
-    return _(
-        "%(words)s (%(effect)s points against the rest)",
-        words=words,
-        effect=points_text(vs_rest["effect"]),
-    )
-
-
-def headline_text(headline: dict[str, Any] | None) -> str | None:
-    """The survey-wide headline, labelled as what it is: a mean over the items."""
-    if not headline or headline.get("favourable_rate") is None:
-        return None
-    return _(
-        "Headline: the mean of the %(items)s items' favourable rates is %(rate)s "
-        "(interval %(ci)s).",
-        items=headline.get("items_rated", headline.get("items")),
-        rate=percent_text(headline["favourable_rate"]),
-        ci=interval_text(*(headline.get("favourable_ci") or (None, None))),
-    )
-
-
-def ballot_box_sentence(report: dict[str, Any]) -> str | None:
-    """What the ballot box still holds, and why it is not counted yet."""
-    box = report.get("ballot_box") or {}
-    k = report["threshold"]
-    if box.get("held_back"):
-        return ngettext(
-            "%(num)d answer is held back, sealed and uncounted: it arrived after the results "
-            "were first shown, in a group of fewer than %(k)d new answers, and counting it "
-            "would show how those people answered. Reopening the survey lets it be counted "
-            "with later answers.",
-            "%(num)d answers are held back, sealed and uncounted: they arrived after the "
-            "results were first shown, in groups of fewer than %(k)d new answers, and counting "
-            "them would show how those people answered. Reopening the survey lets them be "
-            "counted with later answers.",
-            box["held_back"],
-            k=k,
-        )
-    if box.get("waiting"):
-        return ngettext(
-            "%(num)d answer is waiting, sealed, to be counted: answers are counted in shuffled "
-            "batches of at least %(k)d from the same branch and category, so that the figures "
-            "never change by fewer than %(k)d people.",
-            "%(num)d answers are waiting, sealed, to be counted: answers are counted in "
-            "shuffled batches of at least %(k)d from the same branch and category, so that the "
-            "figures never change by fewer than %(k)d people.",
-            box["waiting"],
-            k=k,
-        )
-    return None
-
-
-def tests_scope_sentence(report: dict[str, Any]) -> str | None:
-    """Which branches the tests compare, when some are hidden."""
-    if not report.get("suppressed_branches"):
-        return None
-    return _(
-        "These tests compare the branches whose figures are shown; the %(hidden)d hidden "
-        "branches are left out, so that their answers cannot be worked out from the results.",
-        hidden=report["suppressed_branches"],
-    )
-
-
-def sealed_message() -> str:
-    """What a sealed survey's pages say instead of results."""
-    return _(
-        "Results appear when the survey is closed. Until then only the turnout is shown, "
-        "because a count that changes while people answer could tell who answered what."
-    )
-
 
 # --------------------------------------------------------------------------- blocks
 
@@ -204,31 +30,6 @@ class HiddenBranch:
     reason: str
 
 
-def suppressed_branches(report: dict[str, Any]) -> list[HiddenBranch]:
-    """Suppressed branches, each with the reason in plain words."""
-    labels = branch_labels(report["branches"])
-    k = report["threshold"]
-    hidden = []
-    for branch in report["branches"]:
-        if branch["status"] != "suppressed":
-            continue
-        if branch["respondents"] < k:
-            reason = _("fewer than %(k)s respondents, hidden to protect anonymity", k=k)
-        else:
-            reason = _(
-                "hidden as well, so that a smaller hidden branch cannot be worked out from the "
-                "totals"
-            )
-        hidden.append(HiddenBranch(labels[branch["code"]], branch["respondents"], reason))
-    return hidden
-
-
-def empty_branches(report: dict[str, Any]) -> list[str]:
-    """Names of branches without any response yet."""
-    labels = branch_labels(report["branches"])
-    return [labels[b["code"]] for b in report["branches"] if b["status"] == "empty"]
-
-
 def turnout_table(turnout: SurveyTurnout, caption: str, with_total: bool = True) -> Table:
     """Codes issued and used, and responses by source, per branch (turnout is never sealed)."""
     columns = [
@@ -239,33 +40,24 @@ def turnout_table(turnout: SurveyTurnout, caption: str, with_total: bool = True)
         _("Web responses"),
         _("Paper ballots"),
     ]
-    rows = [
-        [
-            row.name or "",
-            str(row.codes_issued),
-            str(row.codes_used),
-            percent_text(row.turnout_rate),
-            str(row.web_responses),
-            str(row.paper_ballots),
-        ]
-        for row in turnout.branches
-    ]
-    if with_total:
-        total = turnout.total
+    shown = [*turnout.branches, turnout.total] if with_total else list(turnout.branches)
+    rows = []
+    for row in shown:
+        cells = display.turnout_row(row)
         rows.append(
             [
-                _("All branches"),
-                str(total.codes_issued),
-                str(total.codes_used),
-                percent_text(total.turnout_rate),
-                str(total.web_responses),
-                str(total.paper_ballots),
+                cells["name"],
+                cells["codes_issued"],
+                cells["codes_used"],
+                cells["turnout"],
+                cells["web_responses"],
+                cells["paper_ballots"],
             ]
         )
     return Table(caption, columns, rows)
 
 
-# --------------------------------------------------------------------------- pages
+# --------------------------------------------------------------------------- survey page
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,42 +75,54 @@ class SurveyResults:
     headline: str | None
     ballot_box: str | None = None
     tests_scope: str | None = None
+    #: Branch code → label, for the links to the branch pages.
+    branch_links: dict[str, str] = field(default_factory=dict)
 
 
-def survey_results(report: dict[str, Any], item: str) -> SurveyResults:
-    """Charts, test sentences, α and the hidden and empty branches of one survey."""
+def _survey_charts(report: Report, item: str) -> list[Chart]:
+    if not report.shown:
+        return []
     built = [
         charts.rank_chart(report, item),
         charts.funnel_chart(report, item),
         charts.distribution_chart(report, item),
         charts.heatmap_chart(report),
     ]
-    shown = [chart for chart in built if chart is not None]
-    if not shown_branches(report):
-        shown = []
-    texts = item_texts(report)
-    overall = report["overall"]
-    omnibus = []
-    if not overall["suppressed"]:
-        omnibus = [
-            omnibus_sentence(texts[key], report["tests"].get(key), overall["items"].get(key))
-            for key in texts
-        ]
-    return SurveyResults(
-        charts=shown,
-        omnibus=omnibus,
-        alpha=alpha_sentence(report["reliability"]["cronbach_alpha"])
-        if not overall["suppressed"]
-        else "",
-        hidden=suppressed_branches(report),
-        empty=empty_branches(report),
-        overall_hidden=overall["suppressed"],
-        respondents=report["respondents"],
-        threshold=report["threshold"],
-        headline=None if overall["suppressed"] else headline_text(overall["headline"]),
-        ballot_box=ballot_box_sentence(report),
-        tests_scope=tests_scope_sentence(report) if omnibus else None,
+    return [chart for chart in built if chart is not None]
+
+
+def survey_results(report: Report, item: str) -> SurveyResults:
+    """Charts, test sentences, α and the hidden and empty branches of one survey."""
+    hidden = report.overall_suppressed
+    tests = report.analysis.tests or {}
+    omnibus = (
+        []
+        if hidden
+        else [sentences.omnibus_sentence(report, i.text, tests.get(i.key)) for i in report.items]
     )
+    return SurveyResults(
+        charts=_survey_charts(report, item),
+        omnibus=omnibus,
+        alpha="" if hidden else sentences.alpha_sentence(report.analysis.cronbach_alpha),
+        hidden=[
+            HiddenBranch(
+                b.label, b.respondents, sentences.hidden_branch_reason(report, b.respondents)
+            )
+            for b in report.branches
+            if b.is_suppressed
+        ],
+        empty=[b.label for b in report.branches if b.status == "empty"],
+        overall_hidden=hidden,
+        respondents=report.analysis.respondents,
+        threshold=report.threshold,
+        headline=sentences.headline_text(report),
+        ballot_box=sentences.ballot_box_sentence(report),
+        tests_scope=sentences.tests_scope_sentence(report) if omnibus else None,
+        branch_links={b.code: b.label for b in report.branches},
+    )
+
+
+# --------------------------------------------------------------------------- branch page
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,90 +163,105 @@ class BranchResults:
     comments: list[str] = field(default_factory=list)
 
 
-def branch_results(report: dict[str, Any], comments: list[str]) -> BranchResults:
-    """The one branch a report was built for (``branch_id``), with its items and categories."""
-    branch = report["branches"][0]
-    label = branch_labels(report["branches"])[branch["code"]]
-    if branch["status"] == "suppressed":
-        k = report["threshold"]
-        notice = (
-            _("Fewer than %(k)s respondents: hidden to protect anonymity.", k=k)
-            if branch["respondents"] < k
-            else _(
-                "Hidden to protect anonymity: with it shown, a smaller hidden branch could be "
-                "worked out from the totals."
-            )
-        )
-        return BranchResults(label, "suppressed", branch["respondents"], notice)
-    if branch["status"] == "empty":
-        return BranchResults(label, "empty", 0, _("No responses yet."))
-    texts = item_texts(report)
-    overall_items = report["overall"]["items"]
+def _item_rows(report: Report, branch: BranchReport) -> list[ItemRow]:
+    overall = report.analysis.overall or {}
     rows = []
-    for key, text in texts.items():
-        summary = branch["items"][key]
-        ci = summary["favourable_ci"] or (None, None)
+    for item in report.items:
+        summary, vs_rest = branch.result.items[item.key], branch.result.vs_rest[item.key]
+        everyone = overall.get(item.key)
         rows.append(
             ItemRow(
-                text=text,
-                rate=percent_text(summary["favourable_rate"]),
-                interval=interval_text(*ci),
-                n=summary["n"],
-                overall=percent_text((overall_items.get(key) or {}).get("favourable_rate")),
-                versus=vs_rest_text(summary.get("vs_rest")),
-                signal=(summary.get("vs_rest") or {}).get("signal"),
+                text=item.text,
+                rate=display.percent(summary.favourable_rate),
+                interval=display.interval(*(summary.favourable_ci or (None, None))),
+                n=summary.n,
+                overall=display.percent(everyone.favourable_rate if everyone else None),
+                versus=sentences.vs_rest_text(vs_rest.signal, vs_rest.effect),
+                signal=vs_rest.signal,
             )
         )
-    chart = charts.items_chart(
-        "fig-branch-items",
-        _("Favourable rate by item: %(branch)s", branch=label),
-        report,
-        branch["items"],
-        compare_to=overall_items or None,
-        compare_name=_("All branches"),
-    )
-    composite = (branch.get("composite") or {}).get("favourable_rate")
-    category_labels = {c["key"]: c["label"] for c in report.get("categories", [])}
+    return rows
+
+
+def _category_blocks(report: Report, branch: BranchReport) -> list[CategoryBlock]:
+    labels = {c.key: c.label for c in report.categories}
     blocks = []
-    for category in branch.get("categories") or []:
-        name = category_labels.get(category["key"], category["key"])
-        if category["respondents"] == 0:
+    for category in branch.result.categories.values():
+        name = labels.get(category.key, category.key)
+        if category.respondents == 0:
             blocks.append(CategoryBlock(name, 0, None, _("no responses")))
-            continue
-        if category["suppressed"]:
+        elif category.suppressed:
             reason = _(
                 "hidden to protect anonymity (fewer than %(k)s respondents, or needed to keep "
                 "a smaller group hidden)",
-                k=report["threshold"],
+                k=report.threshold,
             )
-            blocks.append(CategoryBlock(name, category["respondents"], None, reason))
-            continue
-        cells = [
+            blocks.append(CategoryBlock(name, category.respondents, None, reason))
+        else:
+            blocks.append(
+                CategoryBlock(
+                    name, category.respondents, _category_table(report, branch, category), None
+                )
+            )
+    return blocks
+
+
+def _category_table(report: Report, branch: BranchReport, category) -> Table:
+    cells = []
+    for item in report.items:
+        summary = category.items[item.key]
+        cells.append(
             [
-                text,
-                percent_text(category["items"][key]["favourable_rate"]),
-                interval_text(*(category["items"][key]["favourable_ci"] or (None, None))),
-                str(category["items"][key]["n"]),
+                item.text,
+                display.percent(summary.favourable_rate),
+                display.interval(*(summary.favourable_ci or (None, None))),
+                str(summary.n),
             ]
-            for key, text in texts.items()
-        ]
-        table = Table(
-            _("%(category)s in %(branch)s", category=name, branch=label),
-            [_("Item"), _("Favourable rate"), charts.interval_heading(), _("Answers")],
-            cells,
         )
-        blocks.append(CategoryBlock(name, category["respondents"], table, None))
+    name = next((c.label for c in report.categories if c.key == category.key), category.key)
+    return Table(
+        _("%(category)s in %(branch)s", category=name, branch=branch.label),
+        [
+            _("Item"),
+            _("Favourable rate"),
+            display.interval_heading(report.confidence),
+            _("Answers"),
+        ],
+        cells,
+    )
+
+
+def branch_results(report: Report, comments: list[str]) -> BranchResults:
+    """The one branch a report was built for (``branch_id``), with its items and categories."""
+    branch = report.branches[0]
+    if branch.is_suppressed:
+        notice = sentences.hidden_branch_notice(report, branch.respondents)
+        return BranchResults(branch.label, "suppressed", branch.respondents, notice)
+    if branch.status == "empty":
+        return BranchResults(branch.label, "empty", 0, _("No responses yet."))
+    chart = charts.items_chart(
+        "fig-branch-items",
+        _("Favourable rate by item: %(branch)s", branch=branch.label),
+        report,
+        branch.result.items,
+        compare_to=report.analysis.overall or None,
+        compare_name=_("All branches"),
+    )
+    composite = branch.result.composite.favourable_rate if branch.result.composite else None
     return BranchResults(
-        label,
+        branch.label,
         "shown",
-        branch["respondents"],
+        branch.respondents,
         None,
         chart=chart,
-        items=rows,
-        composite=percent_text(composite) if composite is not None else None,
-        categories=blocks,
+        items=_item_rows(report, branch),
+        composite=display.percent(composite) if composite is not None else None,
+        categories=_category_blocks(report, branch),
         comments=comments,
     )
+
+
+# --------------------------------------------------------------------------- campaign page
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,70 +269,63 @@ class SurveySummary:
     """One survey on the campaign overview."""
 
     survey: Any
-    sealed: bool
+    #: Why the results are not shown yet; None when they are.
+    sealed: str | None
     turnout: Any
     headline: str | None
     chart: Chart | None
     overall_hidden: bool
 
 
-def survey_summary(survey, turnout, report: dict[str, Any] | None) -> SurveySummary:
+def survey_summary(survey: Survey, turnout, report: Report | None) -> SurveySummary:
     """Turnout for every survey; the per-item rates and headline when results are published."""
     if report is None:
-        return SurveySummary(survey, True, turnout, None, None, False)
-    overall = report["overall"]
+        return SurveySummary(survey, sealed_message(survey), turnout, None, None, False)
     chart = None
-    if not overall["suppressed"]:
+    if not report.overall_suppressed:
         chart = charts.items_chart(
             f"fig-overall-{survey.slug}",
             _("Favourable rate by item: %(survey)s", survey=survey.title),
             report,
-            overall["items"],
+            report.analysis.overall or {},
         )
     return SurveySummary(
         survey,
-        False,
+        None,
         turnout,
-        None if overall["suppressed"] else headline_text(overall["headline"]),
+        sentences.headline_text(report),
         chart,
-        overall["suppressed"],
+        report.overall_suppressed,
     )
-
-
-def state_words(survey) -> str:
-    """A survey's state in words."""
-    return {
-        "draft": _("in preparation"),
-        "open": _("open"),
-        "closed": _("closed"),
-    }.get(survey.state.value, survey.state.value)
 
 
 def campaign_turnout(summaries: list[SurveySummary]) -> Table:
     """One row per survey of a campaign: codes issued and used, responses (never sealed)."""
-    rows = [
-        [
-            summary.survey.title,
-            state_words(summary.survey),
-            str(summary.turnout.total.codes_issued),
-            str(summary.turnout.total.codes_used),
-            percent_text(summary.turnout.total.turnout_rate),
-            str(summary.turnout.total.responses),
-        ]
-        for summary in summaries
+    rows = []
+    for summary in summaries:
+        total = display.turnout_row(summary.turnout.total)
+        rows.append(
+            [
+                summary.survey.title,
+                summary.survey.state.label,
+                total["codes_issued"],
+                total["codes_used"],
+                total["turnout"],
+                total["responses"],
+            ]
+        )
+    columns = [
+        _("Survey"),
+        _("State"),
+        _("Codes issued"),
+        _("Codes used"),
+        _("Turnout"),
+        _("Responses"),
     ]
-    return Table(
-        _("Turnout by survey"),
-        [
-            _("Survey"),
-            _("State"),
-            _("Codes issued"),
-            _("Codes used"),
-            _("Turnout"),
-            _("Responses"),
-        ],
-        rows,
-    )
+    return Table(_("Turnout by survey"), columns, rows)
+
+
+# --------------------------------------------------------------------------- comparison page
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,49 +342,46 @@ class Verdict:
     direction: str | None
 
 
-def verdicts(before: dict[str, Any], after: dict[str, Any]) -> list[Verdict]:
+def _verdict(name: str, item: str, earlier, later, change) -> Verdict:
+    return Verdict(
+        branch=name,
+        item=item,
+        before=display.percent(earlier.favourable_rate),
+        after=display.percent(later.favourable_rate),
+        change=display.points(change.diff),
+        interval=display.points_interval(change.diff_ci),
+        verdict=display.change_words(change.change),
+        direction=change.change,
+    )
+
+
+def verdicts(before: Report, after: Report) -> list[Verdict]:
     """Every branch (and all branches together) × shared item: improved, worsened or not."""
-    comparison = after.get("comparison") or {}
-    texts = item_texts(after)
-    labels = branch_labels(after["branches"])
-    before_by_code = {b["code"]: b for b in before["branches"] if b["status"] == "shown"}
-    after_by_code = {b["code"]: b for b in after["branches"] if b["status"] == "shown"}
+    comparison = after.comparison
+    if comparison is None:
+        return []
+    texts = after.item_texts()
     out = []
-
-    def add(name: str, key: str, earlier: dict, later: dict, change: dict) -> None:
-        out.append(
-            Verdict(
-                branch=name,
-                item=texts[key],
-                before=percent_text(earlier.get("favourable_rate")),
-                after=percent_text(later.get("favourable_rate")),
-                change=points_text(change.get("diff")),
-                interval=charts.points_interval_text(change.get("diff_ci")),
-                verdict=charts.change_words(change.get("change")),
-                direction=change.get("change"),
+    earlier_all, later_all = before.analysis.overall or {}, after.analysis.overall or {}
+    for key, change in comparison.overall.items():
+        if earlier_all.get(key) and later_all.get(key):
+            out.append(
+                _verdict(_("All branches"), texts[key], earlier_all[key], later_all[key], change)
             )
-        )
-
-    for key, change in (comparison.get("overall") or {}).items():
-        earlier = before["overall"]["items"].get(key)
-        later = after["overall"]["items"].get(key)
-        if earlier and later:
-            add(_("All branches"), key, earlier, later, change)
-    for code, by_item in sorted((comparison.get("branches") or {}).items()):
+    before_by_code = {b.code: b for b in before.shown}
+    after_by_code = {b.code: b for b in after.shown}
+    for code, by_item in sorted(comparison.branches.items()):
         if code not in before_by_code or code not in after_by_code:
             continue
+        label = after_by_code[code].label
         for key, change in by_item.items():
-            add(
-                labels[code],
-                key,
-                before_by_code[code]["items"][key],
-                after_by_code[code]["items"][key],
-                change,
-            )
+            earlier = before_by_code[code].result.items[key]
+            later = after_by_code[code].result.items[key]
+            out.append(_verdict(label, texts[key], earlier, later, change))
     return out
 
 
-def shared_items(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
+def shared_items(before: Report, after: Report) -> list[Question]:
     """Items (of the later stage) that the earlier stage also asked, by key."""
-    earlier = {i["key"] for i in before["items"]}
-    return [i for i in after["items"] if i["key"] in earlier]
+    earlier = {item.key for item in before.items}
+    return [item for item in after.items if item.key in earlier]

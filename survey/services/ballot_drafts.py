@@ -31,11 +31,13 @@ from survey.db import db
 from survey.models import BallotDraft, Survey, User
 from survey.services import audit, ballot_box
 from survey.services.imports import (
+    COMMENT_COLUMN,
     Ballot,
     Problem,
     Rejected,
     Row,
     Table,
+    ballot_columns,
     parse_ballots,
     record_paper_ballots,
 )
@@ -70,11 +72,6 @@ class DraftSummary:
     is_verified: bool
 
 
-def grid_columns(survey: Survey) -> list[str]:
-    """Columns keyed in the grid: branch, category and one per item (comments go by file)."""
-    return ["branch", "category", *(item.key for item in survey.items)]
-
-
 def clean_rows(columns: list[str], rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """Rows reduced to ``columns``, stripped, with entirely blank rows left out."""
     cleaned = []
@@ -89,9 +86,9 @@ def check_rows(
     survey: Survey, rows: list[dict[str, str]], source: str, lines: list[int] | None = None
 ) -> tuple[list[Ballot], list[Problem]]:
     """Check rows with the ballots-file rules; problems carry the row's ballot (or file) line."""
-    header = grid_columns(survey)
-    if any(row.get("comment") for row in rows):
-        header.append("comment")
+    header = ballot_columns(survey)
+    if any(row.get(COMMENT_COLUMN) for row in rows):
+        header.append(COMMENT_COLUMN)
     numbers = lines or list(range(1, len(rows) + 1))
     table = Table(source, header, 0, [Row(n, dict(r)) for n, r in zip(numbers, rows, strict=True)])
     if not rows:
@@ -113,7 +110,7 @@ def _sealed(data: dict[str, Any]) -> bytes:
 
 
 def create_draft(
-    actor: User,
+    actor: User | None,
     survey: Survey,
     rows: list[dict[str, str]],
     origin: str,
@@ -128,7 +125,7 @@ def create_draft(
     with db.transaction() as session:
         draft = BallotDraft(
             survey_id=survey.id,
-            created_by=actor.id,
+            created_by=actor.id if actor is not None else None,
             sealed_payload=_sealed(data),
             created_at=datetime.now(UTC).replace(tzinfo=None),
         )
@@ -140,6 +137,26 @@ def create_draft(
             user=actor,
         )
     return draft
+
+
+def upload(actor: User | None, survey: Survey, table: Table) -> BallotDraft:
+    """Check a ballots file (as ``import-responses`` and the upload page read it) and keep its
+    ballots as a draft, to be committed once the office has seen the preview."""
+    columns = [*ballot_columns(survey), COMMENT_COLUMN]
+    rows = [{c: row.get(c) for c in columns if row.get(c)} for row in table.rows]
+    _ballots, problems = parse_ballots(survey, table)
+    if problems:
+        raise Rejected(problems)
+    return create_draft(actor, survey, rows, UPLOAD, table.source, [r.line for r in table.rows])
+
+
+def import_table(actor: User | None, survey: Survey, table: Table) -> int:
+    """Store a ballots file's ballots at once (the command line, where running the command is
+    the confirmation): the same draft and commit as the upload page, with the same audit
+    entries. Returns how many were stored."""
+    draft = upload(actor, survey, table)
+    data = payload(draft)
+    return commit(actor, survey, draft, data["first"], data["lines"])
 
 
 def differences(
@@ -169,7 +186,7 @@ def record_second_keying(
     _ballots, problems = check_rows(survey, rows, _("second keying"))
     if problems:
         raise Rejected(problems)
-    found = differences(grid_columns(survey), data["first"], rows)
+    found = differences(ballot_columns(survey), data["first"], rows)
     if not found:
         commit(actor, survey, draft, data["first"])
         return []
@@ -189,7 +206,7 @@ def pending_differences(survey: Survey, draft: BallotDraft) -> list[Difference]:
     data = payload(draft)
     if data.get("second") is None:
         return []
-    return differences(grid_columns(survey), data["first"], data["second"])
+    return differences(ballot_columns(survey), data["first"], data["second"])
 
 
 def resolve(
@@ -202,7 +219,7 @@ def resolve(
     """
     data = payload(draft)
     first, second = data["first"], data["second"] or []
-    columns = grid_columns(survey)
+    columns = ballot_columns(survey)
     rows = [dict(first[i]) if i < len(first) else {} for i in range(max(len(first), len(second)))]
     for difference in differences(columns, first, second):
         rows[difference.ballot - 1][difference.column] = choices[
@@ -212,7 +229,7 @@ def resolve(
 
 
 def commit(
-    actor: User,
+    actor: User | None,
     survey: Survey,
     draft: BallotDraft,
     rows: list[dict[str, str]],

@@ -18,7 +18,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import Branch, BranchMembers, User
+from survey.models import (
+    AccessCode,
+    Branch,
+    BranchMembers,
+    CodeBatch,
+    Comment,
+    RespondentTally,
+    Response,
+    User,
+)
+from survey.refusals import Conflict, Invalid
 from survey.services import audit
 from survey.services.imports import Problem, Rejected, Table, folded
 
@@ -256,13 +266,21 @@ def import_branches(table: Table, user: User | None = None) -> BranchPlan:
 # ---- single branches (the admin pages) --------------------------------------------------------
 
 
-class BranchInUse(Exception):
+class BranchInUse(Conflict):
     """A branch that responses, codes, accounts or other branches refer to: deactivate it."""
+
+    def __init__(self, code: str):
+        super().__init__(
+            _(
+                "Branch %(code)s has responses, codes, accounts or sub-branches, so it is "
+                "never deleted: results must stay complete. Deactivate it instead.",
+                code=code,
+            )
+        )
 
 
 def branch_is_used(branch: Branch) -> bool:
     """Whether anything refers to the branch, so that deleting it would lose or break data."""
-    from survey.models import AccessCode, CodeBatch, Comment, RespondentTally, Response
 
     session = db.session
     references = (
@@ -285,13 +303,16 @@ def save_branch(
 ) -> Branch:
     """Add a branch (``branch`` None) or change one's code, name and parent; audited.
 
-    Raises ValueError when ``parent`` would make a loop of branches.
+    Refuses a code another branch has and a parent that would make a loop of branches.
     """
     with db.transaction() as session:
+        other = session.scalar(select(Branch.id).where(Branch.code == code))
+        if other is not None and (branch is None or other != branch.id):
+            raise Invalid(_("Another branch already has this code."), field="code")
         ancestor = parent
         while ancestor is not None:
             if branch is not None and ancestor.id == branch.id:
-                raise ValueError(code)
+                raise Invalid(_("This would make a loop of branches."), field="parent")
             ancestor = ancestor.parent
         created = branch is None
         if created:

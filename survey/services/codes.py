@@ -33,6 +33,7 @@ from survey.models import (
     SurveyState,
     User,
 )
+from survey.refusals import Conflict
 from survey.services import audit
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -117,8 +118,8 @@ class MintedBatch:
     codes: list[str]
 
 
-class MintRefused(Exception):
-    """Codes that cannot be minted as asked; the message says why."""
+class MintRefused(Conflict):
+    """Codes that cannot be minted as asked; the messages say why."""
 
 
 class MintNeedsReason(MintRefused):
@@ -126,7 +127,25 @@ class MintNeedsReason(MintRefused):
 
     def __init__(self, concerns: list[str]):
         self.concerns = concerns
-        super().__init__(_("State a reason to mint these codes: %(why)s", why="; ".join(concerns)))
+        super().__init__(
+            _("State a reason to mint these codes: %(why)s", why="; ".join(concerns)),
+            field="reason",
+        )
+
+
+def mint_cells(
+    survey: Survey, branch: Branch | None = None, category: RespondentCategory | None = None
+) -> list[tuple[Branch, RespondentCategory]]:
+    """The (branch, category) cells to mint for: one branch or every active one (by code), one
+    category or every category of the survey."""
+    if branch is None:
+        branches = list(
+            db.session.scalars(select(Branch).where(Branch.is_active).order_by(Branch.code))
+        )
+    else:
+        branches = [branch]
+    categories = list(survey.categories) if category is None else [category]
+    return [(b, c) for b in branches for c in categories]
 
 
 def issued_codes(survey: Survey) -> dict[tuple[int, int], int]:
@@ -225,7 +244,7 @@ def mint_codes(
     """
     problems = mint_problems(survey, cells, count, limit)
     if problems:
-        raise MintRefused(" ".join(problems))
+        raise MintRefused(problems)
     reason = (reason or "").strip() or None
     concerns = mint_concerns(survey, cells, count)
     if concerns and reason is None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Branch, RespondentCategory, Source, Survey, SurveyState
+from survey.refusals import Invalid
 from survey.services import ballot_box
 from survey.services.responses import resolve_answers
 
@@ -87,12 +88,12 @@ class Problem:
         return ": ".join(parts)
 
 
-class Rejected(Exception):
-    """An input with problems; nothing was written."""
+class Rejected(Invalid):
+    """An input with problems, each with its place; nothing was written."""
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems, key=Problem.order)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__([str(p) for p in self.problems])
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,12 +370,14 @@ class Ballot:
     comment: str | None
 
 
+#: The optional last column of a ballots file (only a survey that takes comments may fill it).
+COMMENT_COLUMN = "comment"
+
+
 def ballot_columns(survey: Survey) -> list[str]:
-    """The columns of a ballots file for ``survey``: branch, category, item keys, comment."""
-    columns = ["branch", "category", *(item.key for item in survey.items)]
-    if survey.allows_comments:
-        columns.append("comment")
-    return columns
+    """The columns every ballots file (and keying grid) for ``survey`` has: branch, category
+    and one per item key. :data:`COMMENT_COLUMN` may follow."""
+    return ["branch", "category", *(item.key for item in survey.items)]
 
 
 def ballot_vocabulary(survey: Survey) -> list[str]:
@@ -413,9 +416,8 @@ def parse_ballots(survey: Survey, table: Table) -> tuple[list[Ballot], list[Prob
                 ),
             )
         )
-    item_keys = [item.key for item in survey.items]
-    expected = ["branch", "category", *item_keys, "comment"]
-    header_problems = table.check_header(expected, ["branch", "category", *item_keys])
+    required = ballot_columns(survey)
+    header_problems = table.check_header([*required, COMMENT_COLUMN], required)
     if header_problems:
         return [], problems + header_problems
     problems += table.extra_cells()
@@ -506,21 +508,6 @@ class _BallotLookup:
         if problems:
             return None, problems
         return Ballot(row.line, branch.id, category.id, answers, comment), []
-
-
-def import_ballots(survey: Survey, table: Table) -> list[Ballot]:
-    """Store every ballot of ``table`` as a paper ballot in one transaction, or none of them;
-    then mix what the ballot box may count.
-
-    Raises :class:`Rejected` with all the table's problems when there are any.
-    """
-    with db.transaction():
-        ballots, problems = parse_ballots(survey, table)
-        if problems:
-            raise Rejected(problems)
-        record_paper_ballots(survey, ballots)
-    ballot_box.mix_survey(survey)
-    return ballots
 
 
 def record_paper_ballots(survey: Survey, ballots: Iterable[Ballot]) -> None:

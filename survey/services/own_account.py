@@ -1,4 +1,5 @@
-"""Office accounts: signing in with back-off, password changes and API tokens.
+"""The signed-in user's own account: signing in with back-off, sessions, password changes
+and API tokens. (Administrators managing other people's accounts: :mod:`user_admin`.)
 
 Views and CLI commands call these functions; they record the audit entries themselves, so every
 way in (web page, CLI) leaves the same trail. Nothing here ever concerns a respondent.
@@ -8,27 +9,41 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
-from survey.auth.access import session_lifetime, token_hash
-from survey.auth.passwords import hash_password, needs_rehash, verify_password
 from survey.db import db
+from survey.identity.passwords import hash_password, needs_rehash, verify_password
+from survey.identity.tokens import new_token, now, session_lifetime, token_hash
 from survey.models import ApiToken, User, UserSession
+from survey.refusals import Invalid, TooManyAttempts
 from survey.services import audit, throttle
 
+#: Longest name of an API token (the column holds 100).
+TOKEN_NAME_LENGTH = 100
 #: Longest username kept in an audit entry for a failed sign-in (the column holds 80).
 _AUDIT_NAME_LENGTH = 80
 
 
-class LoginBlocked(Exception):
+class LoginBlocked(TooManyAttempts):
     """Too many recent failures for this username: refuse even a right password for ``wait``."""
 
     def __init__(self, wait: timedelta):
-        super().__init__(f"sign-in blocked for {wait}")
-        self.wait = wait
+        in_words = format_timedelta(
+            max(wait, timedelta(minutes=1)), granularity="minute", threshold=1
+        )
+        super().__init__(
+            _(
+                "Too many failed sign-ins for this username. Please try again in %(wait)s.",
+                wait=in_words,
+            ),
+            wait,
+            title=_("Sign-in paused"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +100,15 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def open_session(user: User) -> str:
     """Start a server-side session for ``user``; returns the token the cookie carries (its hash
     is all that is stored). Sessions past their lifetime are forgotten on the way."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with db.transaction() as session:
         session.execute(
-            delete(UserSession).where(UserSession.created_at < _now() - session_lifetime())
+            delete(UserSession).where(UserSession.created_at < now() - session_lifetime())
         )
-        session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=_now()))
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now()))
     return token
 
 
@@ -154,9 +165,15 @@ def create_token(user: User, name: str, from_cli: bool = False) -> NewToken:
 
     ``from_cli``: made on the command line, so the audit entry names no signed-in actor.
     """
-    plain = secrets.token_urlsafe(32)
+    name = name.strip()
+    if not name or len(name) > TOKEN_NAME_LENGTH:
+        raise Invalid(
+            _("Give the token a name of 1 to %(limit)d characters.", limit=TOKEN_NAME_LENGTH),
+            field="name",
+        )
+    plain = new_token()
     with db.transaction() as session:
-        token = ApiToken(user_id=user.id, name=name.strip(), token_hash=token_hash(plain))
+        token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(plain))
         session.add(token)
         session.flush()
         audit.record(

@@ -10,12 +10,15 @@ agree with the answer rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import (
     Float,
     Integer,
@@ -49,6 +52,7 @@ from survey.models import (
     Throttle,
     TotalTally,
 )
+from survey.refusals import Conflict, Forbidden, NotFound, TooManyAttempts
 from survey.services import ballot_box, throttle
 from survey.services.ballot_box import Ballot, Group
 from survey.services.codes import code_hash, looks_like_code
@@ -58,54 +62,77 @@ from survey.services.questionnaires import (
     definition_columns,
     definitions,
     joins_definitions,
+    load_questionnaire,
     questionnaire_from_row,
     questionnaire_from_rows,
     refreshed,
 )
 
 
-class Refusal(Exception):
-    """A submission that Ceping turns away; ``reason`` selects the message shown."""
+class UnknownCode(NotFound):
+    """A code that does not exist, or whose batch was voided."""
 
-    status = 400
-    reason = "refused"
-
-
-class UnknownCode(Refusal):
-    status = 404
-    reason = "unknown_code"
-
-
-class CodeAlreadyUsed(Refusal):
-    status = 409
-    reason = "code_used"
+    def __init__(self):
+        super().__init__(
+            _(
+                "We do not know this code. Please check it against your slip and type it again "
+                "(capital or small letters, spaces and dashes do not matter)."
+            ),
+            field="code",
+            title=_("Code not found"),
+        )
 
 
-class TooManyAttempts(Refusal):
+class CodeAlreadyUsed(Conflict):
+    """A code whose answers are already stored."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "This code has already been used. Each code can be used only once, and the "
+                "answers given with it have been stored."
+            ),
+            title=_("Code already used"),
+        )
+
+
+class TooManyCodeAttempts(TooManyAttempts):
     """This client entered too many unknown or used codes: it must wait ``wait``."""
 
-    status = 429
-    reason = "too_many_attempts"
-
     def __init__(self, wait: timedelta):
-        super().__init__(str(wait))
-        self.wait = wait
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        super().__init__(
+            ngettext(
+                "Too many codes that do not exist were entered from your network. "
+                "Please wait %(num)d minute and try again.",
+                "Too many codes that do not exist were entered from your network. "
+                "Please wait %(num)d minutes and try again.",
+                minutes,
+            ),
+            wait,
+            title=_("Please wait"),
+        )
 
 
-class LinkNotFound(Refusal):
+class LinkNotFound(NotFound):
     """An open link whose survey, access mode or branch is gone or was never valid."""
 
-    status = 404
-    reason = "not_found"
+    def __init__(self):
+        super().__init__(_("This page does not exist."))
 
 
-class SurveyNotOpen(Refusal):
-    status = 403
+class SurveyNotOpen(Forbidden):
+    """A survey that does not take answers now: not open yet, or closed."""
 
     def __init__(self, survey: Survey | Questionnaire):
-        super().__init__(survey.slug)
+        if survey.state is SurveyState.DRAFT:
+            message = _("This survey is not open yet. Please try again once it has opened.")
+            title = _("Not open yet")
+        else:
+            message = _("This survey is closed. Answers are no longer accepted.")
+            title = _("Survey closed")
+        super().__init__(message, title=title)
         self.survey = survey
-        self.reason = "not_yet_open" if survey.state is SurveyState.DRAFT else "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +237,13 @@ def check_code(entered: str) -> CodeScope:
 def enter_code(entered: str, client_key: str, *, then_submit: bool = False) -> CodeScope:
     """A respondent's code, checked with the back-off against guessing, in one read.
 
-    Raises :class:`TooManyAttempts` while the client (``client_key``, see
+    Raises :class:`TooManyCodeAttempts` while the client (``client_key``, see
     :func:`survey.services.throttle.address_key`) is backed off. An unknown code counts as a
     failure, and so does a used one entered on the start page: nobody needs to ask many times
     whether a code has been used, and an insider who does is slowed down. (A used code sent with
     answers is a double submission, often many at once from one hall's address: it is refused but
     not counted.) The failure that reaches the limit is itself refused with
-    :class:`TooManyAttempts`, so concurrent guesses that all passed the check before any was
+    :class:`TooManyCodeAttempts`, so concurrent guesses that all passed the check before any was
     counted still cannot learn more than the limit allows. Otherwise raises the refusal that
     fits, or returns the code's scope. Begins the request's read
     (:meth:`survey.db.Database.begin_read`; ``then_submit`` when the request goes on to
@@ -226,14 +253,14 @@ def enter_code(entered: str, client_key: str, *, then_submit: bool = False) -> C
     rows = _look_up(entered, client_key)
     wait = throttle.remaining(rows[0]["blocked_until"])
     if wait is not None:
-        raise TooManyAttempts(wait)
+        raise TooManyCodeAttempts(wait)
     counted = (UnknownCode,) if then_submit else (UnknownCode, CodeAlreadyUsed)
     try:
         return _scope(rows)
     except counted:
         policy = throttle.code_entry_policy()
         if throttle.record_failure(client_key, policy):
-            raise TooManyAttempts(throttle.blocked_for(client_key) or policy.block) from None
+            raise TooManyCodeAttempts(throttle.blocked_for(client_key) or policy.block) from None
         raise
 
 
@@ -270,6 +297,36 @@ def submit_with_code(
     if ballot_box.ready_to_mix(survey, waiting):
         _mix_after_submission(survey, group)
     return CodeScope(survey, used.branch_id, used.category_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkScope:
+    """What an open link gives access to: its survey and branch (the category is chosen)."""
+
+    survey: Questionnaire
+    branch_id: int
+    branch_name: str
+
+
+def open_link(survey_slug: str, branch_code: str) -> LinkScope:
+    """The open-link survey and active branch that a link names, in the request's read.
+
+    Raises :class:`LinkNotFound` when the survey does not exist, is not an open-link survey or
+    has no category, or the branch does not exist or is inactive; :class:`SurveyNotOpen` when the
+    survey does not take answers now.
+    """
+    db.begin_read()
+    survey = load_questionnaire(slug=survey_slug)
+    if survey is None or survey.access is not Access.LINK or not survey.categories:
+        raise LinkNotFound()
+    branch = db.execute(
+        select(Branch.id, Branch.name).where(Branch.code == branch_code, Branch.is_active)
+    ).first()
+    if branch is None:
+        raise LinkNotFound()
+    if not survey.is_open:
+        raise SurveyNotOpen(survey)
+    return LinkScope(survey, branch.id, branch.name)
 
 
 def submit_open_link(

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import segno
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -29,6 +30,7 @@ from survey.models import (
     Survey,
     User,
 )
+from survey.refusals import Invalid
 from survey.services import audit
 from survey.services.codes import (
     MintedBatch,
@@ -37,7 +39,7 @@ from survey.services.codes import (
     mint_codes,
     slip_url,
 )
-from survey.services.exports import safe_cell
+from survey.services.exports.cells import safe_cell
 
 #: Slips per printed A4 page (2 columns × 5 rows), matching manage.css.
 SLIPS_PER_PAGE = 10
@@ -55,8 +57,16 @@ class Slip:
     qr_svg: Markup
 
 
-class PayloadRefused(Exception):
+class PayloadRefused(Invalid):
     """Posted codes that do not belong to the batches they claim (edited or stale)."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "These codes do not belong to the batches they name, or the batch has been "
+                "voided. Nothing was printed or downloaded."
+            )
+        )
 
 
 #: Most codes one mint request creates (all batches together). Each QR code takes segno about
@@ -141,10 +151,10 @@ def load_minted(survey: Survey, payload: str) -> list[MintedBatch]:
     for line in (payload or "").split():
         batch_id, _, code = line.partition(":")
         if not batch_id.isdigit() or not looks_like_code(code):
-            raise PayloadRefused(line)
+            raise PayloadRefused()
         wanted.setdefault(int(batch_id), []).append(code.strip())
     if not wanted:
-        raise PayloadRefused("empty")
+        raise PayloadRefused()
     batches = {
         b.id: b
         for b in db.session.scalars(
@@ -155,7 +165,7 @@ def load_minted(survey: Survey, payload: str) -> list[MintedBatch]:
     for batch_id, codes in wanted.items():
         batch = batches.get(batch_id)
         if batch is None or batch.is_void:
-            raise PayloadRefused(str(batch_id))
+            raise PayloadRefused()
         hashes = {code_hash(c) for c in codes}
         found = set(
             db.session.scalars(
@@ -165,7 +175,7 @@ def load_minted(survey: Survey, payload: str) -> list[MintedBatch]:
             )
         )
         if found != hashes or len(hashes) != len(codes):
-            raise PayloadRefused(str(batch_id))
+            raise PayloadRefused()
         minted.append(MintedBatch(batch, codes))
     return minted
 

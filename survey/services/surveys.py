@@ -6,17 +6,7 @@ place enforces that a survey with responses keeps its items and scale (changing 
 answers were given would mix answers to different questions) and that a category with codes or
 responses is not removed, and one place audits the change.
 
-Closing counts what waits in the ballot box, in the same transaction as the state change
-(:func:`survey.services.ballot_box.mix_for_close`), so no report can be read between the two;
-from then on the survey's results count as published, and later closes hold back groups of
-fewer than k new ballots. Every state change is audited with the old and the new state.
-
-Test mode: a survey can be tried out before the real sitting. It is switched on from draft (so
-no real response exists yet) and opens the survey; codes minted meanwhile belong to test batches
-and responses are marked as test. Going live deletes the test responses and comments, voids
-every test batch (testers saw those codes), and clears the used flag of codes from ordinary
-batches that testers used (no real respondent can have used them: the survey accepted nothing
-but test responses until then), so every printed slip works once the survey is live.
+The lifecycle (opening, closing, test mode) is :mod:`survey.services.lifecycle`.
 """
 
 from __future__ import annotations
@@ -27,22 +17,19 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from survey.db import db
 from survey.models import (
     Access,
-    AccessCode,
     Campaign,
-    CodeBatch,
-    InvalidTransition,
     ResultsVisibility,
     Survey,
     SurveyKind,
-    SurveyState,
     User,
 )
-from survey.services import audit, ballot_box
+from survey.refusals import Conflict, Invalid
+from survey.services import audit
 from survey.services.definitions import (
     CategoryDef,
     ItemDef,
@@ -53,7 +40,6 @@ from survey.services.definitions import (
     parse_definition,
 )
 from survey.services.imports import Rejected
-from survey.services.responses import delete_responses
 
 #: Where the questionnaires of the domain brief are kept as YAML definitions.
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -86,15 +72,6 @@ PRESET_SCALES: dict[str, tuple[str, tuple[OptionDef, ...]]] = {
 
 #: Categories a new blank survey starts with.
 DEFAULT_CATEGORIES = (CategoryDef("member", "黨員"), CategoryDef("public", "羣眾"))
-
-
-class EditRefused(Exception):
-    """A change the rules forbid; ``messages`` explain why and ``field`` names the form field."""
-
-    def __init__(self, messages: str | list[str], field: str | None = None):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        self.field = field
-        super().__init__("; ".join(self.messages))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +121,7 @@ def slug_taken(model: type[Campaign] | type[Survey], slug: str) -> bool:
 def create_campaign(actor: User, slug: str, title: str) -> Campaign:
     """Create a campaign; audited."""
     if slug_taken(Campaign, slug):
-        raise EditRefused(_("This short name is already used by another campaign."), "slug")
+        raise Invalid(_("This short name is already used by another campaign."), field="slug")
     with db.transaction() as session:
         campaign = Campaign(slug=slug, title=title.strip())
         session.add(campaign)
@@ -172,8 +149,10 @@ def _apply(actor: User, definition: SurveyDefinition) -> Survey:
     except Rejected as rejected:
         # A refused setting is shown next to its field; a locked questionnaire above the form.
         fields = {p.field for p in rejected.problems}
-        field = fields.pop() if len(fields) == 1 and fields <= _SETTING_FIELDS else None
-        raise EditRefused([p.message for p in rejected.problems], field) from None
+        messages = [p.message for p in rejected.problems]
+        if len(fields) == 1 and fields <= _SETTING_FIELDS:
+            raise Invalid(messages, field=fields.pop()) from None
+        raise Conflict(messages) from None
     return outcome.survey
 
 
@@ -196,7 +175,7 @@ def create_survey(
     a campaign can be compared item by item; its state, codes and responses are not copied.
     """
     if slug_taken(Survey, slug):
-        raise EditRefused(_("This short name is already used by another survey."), "slug")
+        raise Invalid(_("This short name is already used by another survey."), field="slug")
     common = {
         "campaign_slug": campaign.slug,
         "campaign_title": campaign.title,
@@ -208,12 +187,12 @@ def create_survey(
     if kind_name == "template":
         template = find_template(ref)
         if template is None:
-            raise EditRefused(_("This template does not exist."), "start")
+            raise Invalid(_("This template does not exist."), field="start")
         definition = dataclasses.replace(template.definition, **common)
     elif kind_name == "copy":
         source = db.session.get(Survey, int(ref)) if ref.isdigit() else None
         if source is None:
-            raise EditRefused(_("The survey to copy does not exist."), "start")
+            raise Invalid(_("The survey to copy does not exist."), field="start")
         definition = dataclasses.replace(definition_of(source), **common)
     elif kind_name == "blank":
         scale = PRESET_SCALES["three_level" if kind is SurveyKind.SATISFACTION else "four_level"]
@@ -227,7 +206,7 @@ def create_survey(
             **common,
         )
     else:
-        raise EditRefused(_("Choose how to start the survey."), "start")
+        raise Invalid(_("Choose how to start the survey."), field="start")
     survey = _apply(actor, definition)
     if kind_name == "copy":
         with db.transaction():
@@ -273,7 +252,7 @@ def _items(survey: Survey) -> list[ItemDef]:
 def _check_key_free(items: list[ItemDef], key: str, except_index: int | None = None) -> None:
     for index, item in enumerate(items):
         if index != except_index and item.key.casefold() == key.casefold():
-            raise EditRefused(_("Another item already uses this key."), "key")
+            raise Invalid(_("Another item already uses this key."), field="key")
 
 
 def add_item(actor: User, survey: Survey, key: str, text: str) -> None:
@@ -321,14 +300,14 @@ def remove_item(actor: User, survey: Survey, item_id: int) -> None:
 def set_scale(actor: User, survey: Survey, options: list[OptionDef]) -> None:
     """Replace the rating scale (best option first)."""
     if len(options) < 2:
-        raise EditRefused(_("A scale needs at least two options."))
+        raise Invalid(_("A scale needs at least two options."))
     if {o.favourable for o in options} != {True, False}:
-        raise EditRefused(_("A scale needs at least one favourable and one unfavourable option."))
+        raise Invalid(_("A scale needs at least one favourable and one unfavourable option."))
     seen: set[str] = set()
     for option in options:
         for name in {option.key.casefold(), option.label.casefold()}:
             if name in seen:
-                raise EditRefused(_('"%(value)s" is used twice in the scale.', value=option.label))
+                raise Invalid(_('"%(value)s" is used twice in the scale.', value=option.label))
             seen.add(name)
     _change(actor, survey, scale=tuple(options))
 
@@ -336,118 +315,16 @@ def set_scale(actor: User, survey: Survey, options: list[OptionDef]) -> None:
 def set_categories(actor: User, survey: Survey, categories: list[CategoryDef]) -> None:
     """Replace the respondent categories; one with codes or responses cannot be removed."""
     if not categories:
-        raise EditRefused(_("A survey needs at least one respondent category."))
+        raise Invalid(_("A survey needs at least one respondent category."))
     weighted = [c.weight is not None for c in categories]
     if any(weighted) and not all(weighted):
-        raise EditRefused(_("When one category has a weight, every category needs one."))
+        raise Invalid(_("When one category has a weight, every category needs one."))
     seen: set[str] = set()
     for category in categories:
         for name in {category.key.casefold(), category.label.casefold()}:
             if name in seen:
-                raise EditRefused(
+                raise Invalid(
                     _('"%(value)s" is used twice among the categories.', value=category.label)
                 )
             seen.add(name)
     _change(actor, survey, categories=tuple(categories))
-
-
-# ---- lifecycle --------------------------------------------------------------------------------
-
-#: Lifecycle actions offered to the office, and whether each asks for a confirmation first.
-ACTIONS = {"open": False, "close": True, "reopen": True, "start_test": False, "go_live": True}
-
-
-def readiness_problems(survey: Survey) -> list[str]:
-    """What must be fixed before the survey can be answered."""
-    problems = []
-    if not survey.items:
-        problems.append(_("The questionnaire has no items yet."))
-    if len(survey.options) < 2:
-        problems.append(_("The scale needs at least two options."))
-    if not survey.categories:
-        problems.append(_("The survey needs at least one respondent category."))
-    return problems
-
-
-def available_actions(survey: Survey) -> list[str]:
-    """The lifecycle actions that make sense in the survey's current state."""
-    if survey.state is SurveyState.DRAFT:
-        return ["open", "start_test"]
-    actions = ["close"] if survey.state is SurveyState.OPEN else ["reopen"]
-    if survey.is_test_mode:
-        actions.append("go_live")
-    return actions
-
-
-def change_state(actor: User | None, survey: Survey, action: str) -> str:
-    """Run a lifecycle action; raise InvalidTransition or EditRefused. Returns the audit detail.
-
-    ``actor`` None is the command line. The survey is locked and read again first, so two
-    people changing it at once cannot both act on what they saw.
-    """
-    if action not in ACTIONS:
-        raise EditRefused(_("This action does not exist."))
-    with db.transaction() as session:
-        db.lock_survey(survey.id, exclusive=True)
-        session.refresh(survey)
-        before = survey.state
-        if action in {"open", "start_test", "reopen"}:
-            problems = readiness_problems(survey)
-            if problems:
-                raise EditRefused(problems)
-        if action in {"open", "start_test"}:
-            if survey.state is not SurveyState.DRAFT:
-                raise InvalidTransition(survey, SurveyState.OPEN)
-            survey.open()
-            survey.is_test_mode = action == "start_test"
-            survey.is_published = survey.results_visibility is ResultsVisibility.LIVE
-            extra = ""
-        elif action == "reopen":
-            if survey.state is not SurveyState.CLOSED:
-                raise InvalidTransition(survey, SurveyState.OPEN)
-            survey.open()
-            extra = ""
-        elif action == "close":
-            survey.close()
-            counted = ballot_box.mix_for_close(survey)
-            survey.is_published = True
-            extra = f" counted={counted} held_back={ballot_box.waiting(survey)}"
-        else:
-            extra = " " + _go_live(survey)
-        detail = f"survey={survey.slug} state={before}->{survey.state}{extra}"
-        audit.record(f"survey.{action}", detail, user=actor, flagged=action == "reopen")
-    db.truncate_wal(wait=True)
-    return detail
-
-
-def _go_live(survey: Survey) -> str:
-    """Wipe the test, void the test batches, and free the ordinary codes testers used."""
-    if not survey.is_test_mode:
-        raise EditRefused(_("This survey is not in test mode."))
-    session = db.session
-    removed = ballot_box.discard(survey) + delete_responses(survey, only_test=True)
-    voided = session.execute(
-        update(CodeBatch)
-        .where(
-            CodeBatch.survey_id == survey.id,
-            CodeBatch.is_test.is_(True),
-            CodeBatch.is_void.is_(False),
-        )
-        .values(is_void=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    ordinary = select(CodeBatch.id).where(
-        CodeBatch.survey_id == survey.id, CodeBatch.is_test.is_(False)
-    )
-    freed = session.execute(
-        update(AccessCode)
-        .where(AccessCode.batch_id.in_(ordinary), AccessCode.is_used.is_(True))
-        .values(is_used=False)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    survey.is_test_mode = False
-    survey.is_published = survey.results_visibility is ResultsVisibility.LIVE
-    session.flush()
-    # The bulk updates bypassed the identity map: reload batches and codes when next read.
-    session.expire_all()
-    return f"test_responses_deleted={removed} test_batches_voided={voided} codes_freed={freed}"

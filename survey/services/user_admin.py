@@ -1,4 +1,6 @@
-"""Office accounts managed by an administrator: create, change role or branch, deactivate, reset.
+"""Other people's office accounts, managed by an administrator (or ``create-user``): create,
+change role or branch, deactivate, reset the password. (The signed-in user's own account:
+:mod:`own_account`.)
 
 Every change is audited in the same transaction as the change itself. Two rules keep the office
 from locking itself out: an administrator cannot deactivate or demote their own account, and the
@@ -10,19 +12,15 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from survey.auth.passwords import hash_password
 from survey.db import db
+from survey.identity.passwords import MIN_LENGTH, hash_password
 from survey.models import Branch, Role, User
+from survey.refusals import Conflict, Invalid
 from survey.services import audit
+from survey.services.own_account import end_sessions, revoke_all_tokens
 
-
-class UserRefused(Exception):
-    """A change to an account that would break a rule; ``field`` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+#: Longest username the user table holds.
+USERNAME_LENGTH = 80
 
 
 def list_users() -> list[User]:
@@ -49,7 +47,7 @@ def _branch_for(role: Role, branch: Branch | None) -> Branch | None:
     """Only a branch viewer has a branch; the database refuses a branch viewer without one."""
     if role is Role.BRANCH_VIEWER:
         if branch is None:
-            raise UserRefused(_("A branch viewer needs a branch."), "branch")
+            raise Invalid(_("A branch viewer needs a branch."), field="branch")
         return branch
     return None
 
@@ -59,8 +57,18 @@ def create_user(
 ) -> User:
     """Create an account with an argon2id password hash; audited."""
     username = username.strip()
+    if not username or len(username) > USERNAME_LENGTH or any(ch.isspace() for ch in username):
+        raise Invalid(
+            _("A username has 1 to %(limit)d characters and no spaces.", limit=USERNAME_LENGTH),
+            field="username",
+        )
     if username_taken(username):
-        raise UserRefused(_("This username is already taken."), "username")
+        raise Invalid(_("This username is already taken."), field="username")
+    if len(password) < MIN_LENGTH:
+        raise Invalid(
+            _("The password needs at least %(length)d characters.", length=MIN_LENGTH),
+            field="password",
+        )
     branch = _branch_for(role, branch)
     with db.transaction() as session:
         user = User(
@@ -83,14 +91,14 @@ def create_user(
 def update_user(actor: User, user: User, role: Role, branch: Branch | None) -> None:
     """Change an account's role and branch; audited. Refuses to demote the actor or last admin."""
     if user.id == actor.id and role is not Role.ADMIN:
-        raise UserRefused(_("You cannot take the administrator role from yourself."), "role")
+        raise Invalid(_("You cannot take the administrator role from yourself."), field="role")
     if (
         user.role is Role.ADMIN
         and role is not Role.ADMIN
         and user.is_active
         and _active_admins(except_id=user.id) == 0
     ):
-        raise UserRefused(_("Ceping needs at least one active administrator."), "role")
+        raise Invalid(_("Ceping needs at least one active administrator."), field="role")
     branch = _branch_for(role, branch)
     with db.transaction():
         before = f"{user.role.value}/{user.branch.code if user.branch else '-'}"
@@ -105,13 +113,11 @@ def update_user(actor: User, user: User, role: Role, branch: Branch | None) -> N
 def set_active(actor: User, user: User, active: bool) -> None:
     """Deactivate (sign-in refused, sessions end) or reactivate an account; audited."""
     if not active and user.id == actor.id:
-        raise UserRefused(_("You cannot deactivate your own account."))
+        raise Conflict(_("You cannot deactivate your own account."))
     if not active and user.role is Role.ADMIN and _active_admins(except_id=user.id) == 0:
-        raise UserRefused(_("Ceping needs at least one active administrator."))
+        raise Conflict(_("Ceping needs at least one active administrator."))
     if user.is_active == active:
         return
-    from survey.services.accounts import end_sessions
-
     with db.transaction():
         user.is_active = active
         if not active:
@@ -124,8 +130,6 @@ def set_active(actor: User, user: User, active: bool) -> None:
 def reset_password(actor: User, user: User, password: str) -> None:
     """Set a new password chosen by an administrator. Whoever knew the old one may have made
     sessions or API tokens with it: every session ends and every token is revoked."""
-    from survey.services.accounts import end_sessions, revoke_all_tokens
-
     with db.transaction():
         user.password_hash = hash_password(password)
         end_sessions(user)

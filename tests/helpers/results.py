@@ -57,3 +57,11 @@ def received() -> int:
     counted = db.session.scalar(select(func.count()).select_from(Response))
     waiting = db.session.scalar(select(func.count()).select_from(SealedBallot))
     return counted + waiting
+
+
+def report_dict(survey, compare=None, branch_id=None) -> dict:
+    """The survey's report as the JSON contract's dict (what the API and ``flask report`` write)."""
+    from survey.services.report import build_report
+    from survey.services.report_json import as_json
+
+    return as_json(build_report(survey, compare=compare, branch_id=branch_id))

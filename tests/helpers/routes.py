@@ -32,7 +32,7 @@ from survey.models import (
     SurveyState,
     User,
 )
-from survey.services.accounts import open_session
+from survey.services.own_account import open_session
 from tests.helpers.results import record_response
 
 #: Methods a browser or API client could send that the tests look at.
@@ -143,7 +143,7 @@ def seed_world(
     make_user: Callable[..., User],
 ) -> World:
     """Create a campaign with one object of every kind a URL can name; commit it."""
-    from survey.services import accounts
+    from survey.services import own_account
 
     branch = make_branch("b01", "第一支部")
     other = make_branch("b02", "第二支部")
@@ -173,7 +173,7 @@ def seed_world(
     admin = make_user("admin", Role.ADMIN)
     supervisor = make_user("supervisor", Role.SUPERVISOR)
     viewer = make_user("viewer", Role.BRANCH_VIEWER, branch=branch)
-    token = accounts.create_token(admin, "fuzz")
+    token = own_account.create_token(admin, "fuzz")
     batch = db.session.scalar(select(CodeBatch.id).where(CodeBatch.survey_id == survey.id).limit(1))
     draft_id = _make_draft(admin, survey, branch)
     db.session.commit()

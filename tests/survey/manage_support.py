@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from survey.auth.access import SESSION_KEY
 from survey.models import User
-from survey.services.accounts import open_session
+from survey.services.own_account import open_session
 
 #: The 21 party branches of the domain brief, as an import file would list them.
 BRANCHES_21 = [(f"b{n:02d}", f"第{n}黨支部") for n in range(1, 22)]

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from survey.db import db
 from survey.models import Base, Response, Throttle
 from survey.services.codes import normalise
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.conftest import csrf_token
 
 #: What a respondent's answers are stored in.

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from survey.auth.access import SESSION_KEY, token_hash
+from survey.auth.access import SESSION_KEY
 from survey.db import db
+from survey.identity.tokens import token_hash
 from survey.models import ApiToken, Role, Source, SurveyState
-from survey.services.accounts import open_session
-from survey.services.report import build_report
-from tests.helpers.results import record_response
+from survey.services.own_account import open_session
+from tests.helpers.results import record_response, report_dict
 
 TOKEN = "test-token-5f0c2d9a7b1e4c3d8a6f"
 REPORT = "/api/v1/surveys/{}/report"
@@ -89,7 +89,7 @@ def test_a_session_reads_the_report(web, data):
     response = with_session(web, data["supervisor"]).get(REPORT.format("stage4"))
     assert response.status_code == 200
     report = body(response)
-    assert report == json.loads(json.dumps(build_report(data["closed"])))
+    assert report == json.loads(json.dumps(report_dict(data["closed"])))
     assert [b["code"] for b in report["branches"]] == ["a", "b", "c", "e"]
     suppressed = [b for b in report["branches"] if b["suppressed"]]
     assert [b["code"] for b in suppressed] == ["b", "c"]
@@ -140,9 +140,11 @@ def with_token_header() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
 
 
-def test_sealed_results_give_403_with_turnout_only(web, data):
+def test_sealed_results_give_409_with_turnout_only(web, data):
+    """Sealed results are a conflict with the survey's state (it is still open), answered as on
+    the results pages: 409, with the turnout, which is never sealed."""
     response = with_session(web, data["admin"]).get(REPORT.format("running"))
-    assert response.status_code == 403
+    assert response.status_code == 409
     payload = body(response)
     assert set(payload) == {"error", "status", "sealed", "survey", "turnout"}
     assert payload["sealed"] is True and payload["survey"] == "running"
@@ -154,7 +156,7 @@ def test_sealed_results_give_403_with_turnout_only(web, data):
         assert figure not in text
     # Comparing with a sealed survey is sealed too.
     response = web.get(REPORT.format("stage4") + "?compare=running")
-    assert response.status_code == 403 and body(response)["survey"] == "running"
+    assert response.status_code == 409 and body(response)["survey"] == "running"
 
 
 def test_turnout_is_never_sealed(web, data):

@@ -11,9 +11,10 @@ from flask import g
 from sqlalchemy import select, text
 
 from survey import create_app
-from survey.auth.access import SESSION_KEY, load_user, token_hash
-from survey.auth.passwords import needs_rehash, verify_password
+from survey.auth.access import SESSION_KEY, load_user
 from survey.db import db
+from survey.identity.passwords import needs_rehash, verify_password
+from survey.identity.tokens import token_hash
 from survey.models import ApiToken, AuditEntry, Role, Throttle, User, UserSession
 from survey.services import throttle
 from tests.conftest import TEST_PASSWORD, isolated_client, sign_in
@@ -421,7 +422,7 @@ def test_cli_token_is_printed_once_and_stored_hashed(app, runner, make_user):
 def test_cli_token_for_unknown_user_fails_and_stores_nothing(runner, app):
     result = runner.invoke(args=["create-token", "nobody"])
     assert result.exit_code != 0
-    assert "No account named 'nobody'" in result.output
+    assert 'There is no account called "nobody".' in result.output
     assert db.session.scalar(select(ApiToken)) is None
 
 

@@ -40,11 +40,10 @@ from survey.models import (
 from survey.services import ballot_box, throttle
 from survey.services.ballot_box import BoxUnreadable, Group
 from survey.services.codes import code_hash
-from survey.services.report import build_report
+from survey.services.lifecycle import change_state
 from survey.services.responses import submit_with_code
-from survey.services.surveys import change_state
 from tests.conftest import csrf_token
-from tests.helpers.results import received, sealed_ballots
+from tests.helpers.results import received, report_dict, sealed_ballots
 from tests.survey.manage_support import sign_in_as, token
 
 K = 3
@@ -164,12 +163,12 @@ def test_results_move_in_batches_and_say_what_waits(app, make_survey, make_branc
     seen = []
     for code in codes:
         answer(survey, code)
-        report = build_report(survey)
+        report = report_dict(survey)
         seen.append((report["respondents"], report["ballot_box"]["waiting"]))
         db.session.commit()
     assert seen == [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (3, 3), (3, 4)]
     change_state(None, survey, "close")
-    report = build_report(survey)
+    report = report_dict(survey)
     assert (report["respondents"], report["ballot_box"]) == (7, {"waiting": 0, "held_back": 0})
 
 
@@ -180,12 +179,12 @@ def test_a_small_group_after_publication_is_held_back_until_reopened(
     for code in codes["member"][:4]:
         answer(survey, code)
     change_state(None, survey, "close")  # first close: results never shown, all 4 counted
-    assert build_report(survey)["respondents"] == 4
+    assert report_dict(survey)["respondents"] == 4
     change_state(None, survey, "reopen")
     answer(survey, codes["member"][4])  # one person answers after the results were read
-    detail = change_state(None, survey, "close")
+    detail = change_state(None, survey, "close").detail
     assert detail.endswith("counted=0 held_back=1")
-    report = build_report(survey)
+    report = report_dict(survey)
     assert report["respondents"] == 4  # the difference would be that one person's answers
     assert report["ballot_box"] == {"waiting": 0, "held_back": 1}
     sign_in_as(web, make_user("supervisor", Role.SUPERVISOR))
@@ -198,7 +197,7 @@ def test_a_small_group_after_publication_is_held_back_until_reopened(
     for code in codes["member"][5:7]:
         answer(survey, code)  # with two more, the group holds k new answers
     change_state(None, survey, "close")
-    report = build_report(survey)
+    report = report_dict(survey)
     assert report["respondents"] == 7 and report["ballot_box"]["held_back"] == 0
 
 
@@ -209,7 +208,7 @@ def test_going_live_discards_the_test_ballots_in_the_box(app, box_survey):
     change_state(None, survey, "start_test")
     answer(survey, codes["member"][0], "測試")
     assert received() == 1
-    detail = change_state(None, survey, "go_live")
+    detail = change_state(None, survey, "go_live").detail
     assert "test_responses_deleted=1" in detail
     assert received() == 0
 

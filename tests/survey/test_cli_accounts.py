@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from survey.auth.passwords import MIN_LENGTH, verify_password
 from survey.db import db
+from survey.identity.passwords import MIN_LENGTH, verify_password
 from survey.models import AuditEntry, Role, User
 
 PASSWORD = "correct horse battery"
@@ -69,7 +69,7 @@ def test_create_user_refuses_a_duplicate_username(runner):
         input="another password\n",
     )
     assert result.exit_code == 1
-    assert 'the username "office" is already taken' in result.stderr
+    assert "This username is already taken." in result.stderr
     [user] = users()
     assert user.role is Role.SUPERVISOR and verify_password(user.password_hash, PASSWORD)
 
@@ -87,16 +87,25 @@ def test_create_user_refuses_a_short_password(runner):
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (["viewer", "--role", "branch_viewer"], 1, "a branch_viewer needs --branch CODE"),
-        (["viewer", "--role", "branch_viewer", "--branch", "b99"], 1, 'unknown branch "b99"'),
-        (["boss", "--role", "admin", "--branch", "b01"], 1, "--branch applies only to"),
+        (["viewer", "--role", "branch_viewer"], 1, "A branch viewer needs a branch."),
+        (["viewer", "--role", "branch_viewer", "--branch", "b99"], 1, 'code "b99"'),
         (["boss", "--role", "king"], 2, "'king' is not one of"),
         (["two words", "--role", "admin"], 1, "no spaces"),
     ],
 )
 def test_create_user_refusals(runner, make_branch, args, status, message):
+    """The same rules as the office's page (one service), with the page's messages."""
     make_branch("b01")
     result = runner.invoke(args=["create-user", *args, "--password-stdin"], input=f"{PASSWORD}\n")
     assert result.exit_code == status
     assert message in result.stderr
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_only_a_branch_viewer_keeps_a_branch(runner, make_branch):
+    """As on the office's page, a branch given with another role is not kept."""
+    make_branch("b01")
+    args = ["create-user", "boss", "--role", "admin", "--branch", "b01", "--password-stdin"]
+    result = runner.invoke(args=args, input=f"{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert db.session.scalars(select(User.branch_id)).all() == [None]

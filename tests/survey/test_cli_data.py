@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 from survey.db import db
 from survey.models import (
     AccessCode,
+    Action,
     Answer,
     AnswerTally,
     AuditEntry,
@@ -102,8 +103,8 @@ def test_mint_codes_for_one_branch_and_category_of_a_draft(
         (["pingyi", "--count", "0"], 2, "--count"),
         (["pingyi", "--count", "100001"], 2, "--count"),
         (["pingyi"], 2, "--count"),
-        (["nope", "--count", "1"], 1, 'unknown survey "nope"'),
-        (["pingyi", "--count", "1", "--branch", "b99"], 1, 'unknown branch "b99"'),
+        (["nope", "--count", "1"], 1, 'There is no survey called "nope"'),
+        (["pingyi", "--count", "1", "--branch", "b99"], 1, 'the code "b99"'),
         (["pingyi", "--count", "1", "--branch", "b03"], 1, "Inactive branches get no codes: b03"),
         (["pingyi", "--count", "1", "--category", "staff"], 1, 'unknown category "staff"'),
     ],
@@ -122,7 +123,7 @@ def test_mint_codes_refuses_a_closed_survey_and_an_existing_file(runner, coded_s
     out = tmp_path / "codes.csv"
     out.write_text("printed earlier")
     with db.transaction():
-        coded_survey.close()
+        coded_survey.move(Action.CLOSE)
     before = snapshot()
     result = runner.invoke(args=["mint-codes", "pingyi", "--count", "2", "-o", str(out)])
     assert result.exit_code == 1
@@ -136,15 +137,15 @@ def test_open_and_close_survey_are_audited(runner, make_survey):
     make_survey("pingyi", state=SurveyState.DRAFT)
     result = runner.invoke(args=["close-survey", "pingyi"])
     assert result.exit_code == 1
-    assert "survey pingyi is draft and cannot be closed" in result.stderr
+    assert 'The survey is draft, so "Close the survey" is not possible now.' in result.stderr
 
     assert runner.invoke(args=["open-survey", "pingyi"]).exit_code == 0
     result = runner.invoke(args=["open-survey", "pingyi"])
     assert result.exit_code == 1
-    assert "survey pingyi is open and cannot be opened" in result.stderr
+    assert 'The survey is open, so "Open the survey" is not possible now.' in result.stderr
     result = runner.invoke(args=["close-survey", "pingyi"])
     assert result.exit_code == 0, result.output
-    assert "Survey pingyi is now closed" in result.output
+    assert "pingyi: The survey is closed." in result.output
     db.session.expire_all()
     survey = db.session.scalar(select(Survey))
     assert survey.state is SurveyState.CLOSED and survey.closed_on is not None

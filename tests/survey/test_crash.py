@@ -48,7 +48,7 @@ from survey.models import (
     ScaleOption,
 )
 from survey.services.codes import code_hash
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.helpers.live_server import TEST_SECRET_KEY, LiveServer
 from tests.helpers.results import sealed_ballots
 

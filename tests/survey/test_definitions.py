@@ -12,6 +12,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.models import (
     Access,
+    Action,
     AuditEntry,
     Campaign,
     Item,
@@ -52,7 +53,7 @@ def _in_tmp(monkeypatch, tmp_path):
 def test_load_survey_creates_campaign_and_survey(runner, tmp_path):
     result = load(runner, tmp_path, VALID)
     assert result.exit_code == 0, result.output
-    assert "Survey pingyi-test created (draft)" in result.output
+    assert "Survey pingyi-test created (Draft)" in result.output
     survey = db.session.scalar(select(Survey).where(Survey.slug == "pingyi-test"))
     assert survey.campaign.slug == "xjx-test"
     assert survey.campaign.title == "保持共產黨員先進性教育活動"
@@ -235,7 +236,7 @@ def _respond_once(make_branch, category: int = 0) -> None:
     branch = make_branch(f"b{category}")
     with db.transaction():
         if not survey.is_open:
-            survey.open()
+            survey.move(Action.OPEN)
         record_response(
             survey,
             branch.id,

@@ -25,9 +25,10 @@ from survey.models import Branch, ResultsVisibility, SurveyState
 from survey.services import ballot_box
 from survey.services.definitions import apply_definition, definition_of
 from survey.services.imports import Ballot, record_paper_ballots
-from survey.services.report import build_report, report_branches, survey_counts
+from survey.services.lifecycle import change_state
+from survey.services.report_counts import report_branches, survey_counts
 from survey.services.responses import submit_with_code
-from survey.services.surveys import change_state
+from tests.helpers.results import report_dict
 
 K = 3
 #: (branch, category) cells: two branches × the two categories of ``make_survey``.
@@ -105,7 +106,7 @@ def test_two_reports_differ_by_zero_or_at_least_k(app, make_survey, mint, live, 
         db.session.expire_all()
         if survey.results_are_sealed:
             return
-        report = build_report(survey)
+        report = report_dict(survey)
         counts = _respondents(survey)
         assert report["respondents"] == int(counts.sum())
         reports.append(counts)

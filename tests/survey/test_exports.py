@@ -13,22 +13,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from survey import display
 from survey.db import db
 from survey.models import AuditEntry, Branch, Role, Source, SurveyState
-from survey.services import exports
-from survey.services.exports import (
-    BRANCH_COLUMNS,
-    CSV_COLUMNS,
-    ITEM_COLUMNS,
-    export_file,
-    safe_cell,
-    send_export,
-    signal_label,
-    write_csv,
-    write_xlsx,
-)
+from survey.refusals import BadRequest
+from survey.services.exports import export_file, write_csv, write_xlsx
+from survey.services.exports.cells import Sheet, safe_cell
+from survey.services.exports.long_csv import CSV_COLUMNS
+from survey.services.exports.workbook import BRANCH_COLUMNS, ITEM_COLUMNS
 from survey.services.report import ResultsSealed, build_report
-from tests.helpers.results import record_response
+from tests.helpers.results import record_response, report_dict
 from tests.survey.sqlite_writer import write_from_elsewhere
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"]
@@ -82,9 +76,9 @@ def survey(make_survey, make_branch):
     return survey
 
 
-def workbook_of(report, survey) -> openpyxl.Workbook:
+def workbook_of(survey, compare=None) -> openpyxl.Workbook:
     stream = io.BytesIO()
-    write_xlsx(report, survey, stream)
+    write_xlsx(build_report(survey, compare=compare), survey, stream)
     stream.seek(0)
     return openpyxl.load_workbook(stream)
 
@@ -105,8 +99,8 @@ def ci(pair, index):
 
 
 def test_xlsx_has_every_figure_of_the_json_report(survey):
-    report = build_report(survey)
-    book = workbook_of(report, survey)
+    report = report_dict(survey)
+    book = workbook_of(survey)
     assert book.sheetnames == [
         "Summary",
         "Branches",
@@ -172,7 +166,7 @@ def test_xlsx_has_every_figure_of_the_json_report(survey):
             if vs_rest["p_adjusted"] is None:
                 assert values[5] is None and values[6] is None
             else:
-                assert values[5] == signal_label(vs_rest["signal"])
+                assert values[5] == display.signal_words(vs_rest["signal"])
                 assert close(values[6], vs_rest["p_adjusted"])
 
     categories = rows_of(book["Categories"], 2)
@@ -217,8 +211,8 @@ def test_comparison_sheet_matches_the_report(survey, make_survey):
     for code, n in {"a": 15, "e": 20}.items():
         branch = db.session.scalar(select(Branch).where(Branch.code == code))
         submit(earlier, branch, n, seed=n)
-    report = build_report(survey, compare=earlier)
-    book = workbook_of(report, survey)
+    report = report_dict(survey, compare=earlier)
+    book = workbook_of(survey, compare=earlier)
     assert "Comparison" in book.sheetnames
     rows = rows_of(book["Comparison"], 3)
     comparison = report["comparison"]
@@ -247,21 +241,20 @@ def all_text(book: openpyxl.Workbook) -> list[str]:
 
 
 def test_suppressed_branches_are_absent_from_every_sheet(survey):
-    report = build_report(survey)
-    book = workbook_of(report, survey)
+    book = workbook_of(survey)
     text = "\n".join(all_text(book))
     for secret in (*HIDDEN_CODES, *HIDDEN_NAMES, SECRET):
         assert secret not in text
     stream = io.BytesIO()
-    write_csv(report, stream)
+    write_csv(build_report(survey), stream)
     csv_text = stream.getvalue().decode("utf-8-sig")
     for secret in (*HIDDEN_CODES, *HIDDEN_NAMES, SECRET):
         assert secret not in csv_text
 
 
 def test_raw_responses_are_anonymous_and_match_the_report(survey):
-    report = build_report(survey)
-    book = workbook_of(report, survey)
+    report = report_dict(survey)
+    book = workbook_of(survey)
     sheet = book["Responses"]
     header, *rows = rows_of(sheet)
     assert header == ["Branch code", "Category", "Source", "q1", "q2", "q3"]
@@ -294,18 +287,17 @@ def test_raw_responses_are_anonymous_and_match_the_report(survey):
 
 
 def test_raw_responses_and_comments_come_in_random_order(survey):
-    report = build_report(survey)
     orders = set()
     comment_orders = set()
     for _ in range(4):
-        book = workbook_of(report, survey)
+        book = workbook_of(survey)
         orders.add(tuple(tuple(row) for row in rows_of(book["Responses"], 2)[:-2]))
         comment_orders.add(tuple(row[2] for row in rows_of(book["Comments"], 2)))
     assert len(orders) > 1 and len(comment_orders) > 1
 
 
 def test_formula_injection_is_neutralised_in_xlsx(survey):
-    book = workbook_of(build_report(survey), survey)
+    book = workbook_of(survey)
     cells = {
         cell.value: cell
         for row in book["Comments"].iter_rows(min_row=2)
@@ -335,9 +327,9 @@ def test_formula_injection_is_neutralised_in_xlsx(survey):
 
 
 def test_csv_is_utf8_with_bom_and_neutralised(survey):
-    report = build_report(survey)
+    report = report_dict(survey)
     stream = io.BytesIO()
-    write_csv(report, stream)
+    write_csv(build_report(survey), stream)
     data = stream.getvalue()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
@@ -413,11 +405,7 @@ def test_export_file_streams_records_audit_and_respects_seals(
     assert export.mimetype.startswith("application/vnd.openxmlformats")
     assert export.stream.read(2) == b"PK"
     export.stream.seek(0)
-    with app.test_request_context("/results/export"):
-        response = send_export(export)
-        assert response.headers["Content-Disposition"].startswith("attachment")
-        assert "export-report.xlsx" in response.headers["Content-Disposition"]
-        response.close()
+    export.stream.close()
     entries = db.session.execute(select(AuditEntry.username, AuditEntry.action, AuditEntry.detail))
     assert [tuple(e) for e in entries] == [("office", "report.export", "survey=export format=xlsx")]
 
@@ -427,7 +415,7 @@ def test_export_file_streams_records_audit_and_respects_seals(
     assert (
         db.session.scalar(select(AuditEntry.id).where(AuditEntry.detail.like("%sealed%"))) is None
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(BadRequest):
         export_file(survey, "pdf", user=user)
 
 
@@ -447,14 +435,14 @@ def test_an_export_never_holds_the_sqlite_write_lock(app: Flask, survey, monkeyp
     that an ordinary session transaction would have blocked it."""
     outcomes: list[str] = []
 
-    original = exports._Sheet.write_texts
+    original = Sheet.write_texts
 
     def write_texts(self, values):
         if not outcomes:
             outcomes.append(write_from_elsewhere(app, "during-export"))
         return original(self, values)
 
-    monkeypatch.setattr(exports._Sheet, "write_texts", write_texts)
+    monkeypatch.setattr(Sheet, "write_texts", write_texts)
     export_file(survey, "xlsx").stream.close()
     assert outcomes == ["written"]
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import (
+    Action,
     Answer,
     Branch,
     Comment,
@@ -24,7 +25,7 @@ from survey.models import (
     SurveyState,
 )
 from survey.services.imports import Table, parse_ballots, read_table
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.helpers.results import sealed_ballots
 from tests.survey.dbstate import snapshot
 
@@ -265,7 +266,7 @@ def test_legacy_encoding_chosen_by_content_when_both_decode(ballot_survey, encod
 
 def test_import_responses_from_xlsx_into_a_closed_survey(runner, ballot_survey, tmp_path):
     with db.transaction():
-        ballot_survey.close()
+        ballot_survey.move(Action.CLOSE)
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["branch", "category", "q1", "q2", "q3", "comment"])
@@ -384,7 +385,7 @@ def test_import_responses_refuses_comments_when_the_survey_takes_none(
 def test_import_responses_refuses_an_unknown_survey(runner):
     result = runner.invoke(args=["import-responses", "nope", str(FIXTURES / "ballots.utf-8.csv")])
     assert result.exit_code == 1
-    assert 'unknown survey "nope"' in result.stderr
+    assert 'There is no survey called "nope"' in result.stderr
 
 
 def test_parse_ballots_serves_a_table_built_without_a_file(ballot_survey):

@@ -7,10 +7,10 @@ import html
 import pytest
 from sqlalchemy import select
 
-from survey.auth.passwords import verify_password
 from survey.db import db
+from survey.identity.passwords import verify_password
 from survey.models import ApiToken, AuditEntry, Branch, Role, User
-from survey.services.accounts import create_token
+from survey.services.own_account import create_token
 from survey.services.responses import submit_with_code
 from tests.conftest import isolated_client
 from tests.survey.dbstate import snapshot

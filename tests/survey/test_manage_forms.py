@@ -292,6 +292,7 @@ def test_categories_are_checked(admin, draft_survey, rows, field, message):
 
 
 def test_category_with_codes_is_not_removed(admin, draft_survey, mint):
+    """A category in use is a conflict with what exists (409), like a locked questionnaire."""
     mint(draft_survey, db.session.scalar(select(Branch)), 2, category="public")
     before = snapshot()
     response, page = _post(
@@ -299,7 +300,7 @@ def test_category_with_codes_is_not_removed(admin, draft_survey, mint):
         f"/manage/surveys/{draft_survey.id}/categories",
         _categories([("member", "黨員", "")]),
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "has responses or access codes and cannot be removed" in page
     assert snapshot() == before
 

@@ -24,8 +24,8 @@ from survey.models import (
     TotalTally,
 )
 from survey.services import throttle
+from survey.services.lifecycle import change_state
 from survey.services.responses import CodeAlreadyUsed, rebuild_tallies, submit_with_code
-from survey.services.surveys import change_state
 from tests.helpers.results import received
 
 THREADS = 16

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import (
+    Action,
     Answer,
     AnswerTally,
     AuditEntry,
@@ -25,19 +26,15 @@ from survey.models import (
     TotalTally,
 )
 from survey.services.codes import mint_batch
-from survey.services.report import (
-    ResultsSealed,
-    build_report,
-    comments,
-    survey_counts,
-)
+from survey.services.report import ResultsSealed, comments
+from survey.services.report_counts import survey_counts
 from survey.services.responses import (
     delete_responses,
     rebuild_tallies,
     submit_with_code,
 )
 from survey.services.turnout import survey_turnout, turnout
-from tests.helpers.results import record_response
+from tests.helpers.results import record_response, report_dict
 
 SUMMARY_KEYS = {"n", "counts", "favourable_rate", "favourable_ci", "score_mean", "score_ci"}
 SUPPRESSED_KEYS = {"code", "name", "respondents", "suppressed", "status"}
@@ -112,7 +109,7 @@ def five_branches(make_survey, make_branch):
 
 def test_report_has_every_field_of_the_contract(five_branches):
     survey, _branches = five_branches
-    report = build_report(survey)
+    report = report_dict(survey)
     assert_plain(report)
     json.dumps(report, allow_nan=False)
     assert {
@@ -179,7 +176,7 @@ def test_report_figures_match_the_answers(make_survey, make_branch):
     branch = make_branch("a")
     submit(survey, branch, [{"q1": "good"}] * 4 + [{"q1": "fairly_good"}] * 3)
     submit(survey, branch, [{"q1": "average"}] * 2 + [{"q1": "poor"}])
-    cell = build_report(survey)["branches"][0]["items"]["q1"]
+    cell = report_dict(survey)["branches"][0]["items"]["q1"]
     assert cell["n"] == 10
     assert cell["counts"] == {"good": 4, "fairly_good": 3, "average": 2, "poor": 1}
     assert cell["favourable_rate"] == pytest.approx(0.7)
@@ -195,7 +192,7 @@ def test_suppression_example_of_the_brief(make_survey, make_branch):
     for code, n in sizes.items():
         branch = make_branch(code)
         submit(survey, branch, [{"q1": OPTIONS[i % 4]} for i in range(n)])
-    report = build_report(survey)
+    report = report_dict(survey)
     status = {b["code"]: b["status"] for b in report["branches"]}
     assert status == {
         "b1": "shown",
@@ -221,7 +218,7 @@ def test_categories_inside_a_branch_follow_the_rule(make_survey, make_branch):
     submit(survey, mostly_members, mixed(survey, 2, seed=2), category="public")
     submit(survey, balanced, mixed(survey, 10, seed=3), category="member")
     submit(survey, balanced, mixed(survey, 8, seed=4), category="public")
-    branches = {b["code"]: b for b in build_report(survey)["branches"]}
+    branches = {b["code"]: b for b in report_dict(survey)["branches"]}
     # 2 public respondents are hidden, and so (complementary) are the 20 members.
     assert branches["a"]["categories"] == [
         {"key": "member", "respondents": 20, "suppressed": True},
@@ -237,7 +234,7 @@ def test_a_survey_below_the_threshold_withholds_even_the_totals(make_survey, mak
     survey = make_survey("tiny", state=SurveyState.CLOSED)
     submit(survey, make_branch("a"), mixed(survey, 2))
     submit(survey, make_branch("b"), mixed(survey, 1))
-    report = build_report(survey)
+    report = report_dict(survey)
     json.dumps(report, allow_nan=False)
     assert report["overall"]["suppressed"] is True
     assert report["overall"]["items"] == {}
@@ -256,19 +253,19 @@ def test_results_are_sealed_until_the_survey_closes(make_survey, make_branch):
         submit(survey, branch, mixed(survey, 6))
     for survey in (sealed, draft):
         with pytest.raises(ResultsSealed) as raised:
-            build_report(survey)
+            report_dict(survey)
         assert raised.value.survey is survey
         assert "after the survey closes" in raised.value.message
         with pytest.raises(ResultsSealed):
             comments(survey, branch)
-    assert build_report(live)["respondents"] == 6
-    assert build_report(closed)["respondents"] == 6
+    assert report_dict(live)["respondents"] == 6
+    assert report_dict(closed)["respondents"] == 6
     with pytest.raises(ResultsSealed) as raised:
-        build_report(closed, compare=sealed)
+        report_dict(closed, compare=sealed)
     assert raised.value.survey is sealed
-    sealed.close()
+    sealed.move(Action.CLOSE)
     db.session.commit()
-    assert build_report(sealed)["respondents"] == 6
+    assert report_dict(sealed)["respondents"] == 6
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -415,7 +412,7 @@ def test_comparison_with_shared_items(make_survey, make_branch):
     submit(later, a, [uniform(later, "good")] * 12)
     submit(later, b, mixed(later, 10, seed=2))
     submit(later, small, mixed(later, 2, seed=3))
-    report = build_report(later, compare=earlier)
+    report = report_dict(later, compare=earlier)
     json.dumps(report, allow_nan=False)
     comparison = report["comparison"]
     assert comparison["against"] == "stage2"
@@ -433,24 +430,24 @@ def test_comparison_with_shared_items(make_survey, make_branch):
 
 def test_comparison_without_shared_items_is_empty(make_survey, make_branch):
     first = make_survey("first", state=SurveyState.CLOSED)
-    other = make_survey("other", state=SurveyState.CLOSED, campaign="elsewhere")
+    other = make_survey("other", state=SurveyState.CLOSED)
     for item in other.items:
         item.key = "x" + item.key
     db.session.commit()
     branch = make_branch("a")
     submit(first, branch, mixed(first, 8))
     submit(other, branch, mixed(other, 8))
-    comparison = build_report(first, compare=other)["comparison"]
+    comparison = report_dict(first, compare=other)["comparison"]
     assert comparison["against"] == "other"
     assert comparison["overall"] == {} and comparison["branches"] == {}
 
 
 def test_branch_id_limits_the_branches(five_branches):
     survey, branches = five_branches
-    report = build_report(survey, branch_id=branches["a"].id)
+    report = report_dict(survey, branch_id=branches["a"].id)
     assert [b["code"] for b in report["branches"]] == ["a"]
     assert report["overall"]["items"]["q1"]["n"] == 56
-    hidden = build_report(survey, branch_id=branches["b"].id)
+    hidden = report_dict(survey, branch_id=branches["b"].id)
     assert hidden["branches"] == [
         {
             "code": "b",
@@ -538,16 +535,18 @@ def test_cli_prints_the_json_report(runner, five_branches):
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     db.session.expire_all()
-    assert printed == json.loads(json.dumps(build_report(survey)))
+    assert printed == json.loads(json.dumps(report_dict(survey)))
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert actions == ["report.export"]
 
 
 def test_cli_writes_files_and_refuses_sealed_surveys(runner, make_survey, make_branch, tmp_path):
     closed = make_survey("done", state=SurveyState.CLOSED)
+    earlier = make_survey("earlier", state=SurveyState.CLOSED)
     sealed = make_survey("running", state=SurveyState.OPEN)
     branch = make_branch("a")
     submit(closed, branch, mixed(closed, 6))
+    submit(earlier, branch, mixed(earlier, 6))
     submit(sealed, branch, mixed(sealed, 6))
 
     missing = runner.invoke(args=["report", "done", "--format", "xlsx"])
@@ -560,7 +559,7 @@ def test_cli_writes_files_and_refuses_sealed_surveys(runner, make_survey, make_b
 
     workbook = tmp_path / "done.xlsx"
     written = runner.invoke(
-        args=["report", "done", "--format", "xlsx", "-o", str(workbook), "--compare", "done"]
+        args=["report", "done", "--format", "xlsx", "-o", str(workbook), "--compare", "earlier"]
     )
     assert written.exit_code == 0, written.output
     assert workbook.read_bytes().startswith(b"PK")
@@ -574,3 +573,7 @@ def test_cli_writes_files_and_refuses_sealed_surveys(runner, make_survey, make_b
     assert refused.exit_code == 1 and not blocked.exists()
     unknown = runner.invoke(args=["report", "nope"])
     assert unknown.exit_code == 1 and "nope" in unknown.output
+    itself = tmp_path / "itself.json"
+    refused = runner.invoke(args=["report", "done", "--compare", "done", "-o", str(itself)])
+    assert refused.exit_code == 1 and not itself.exists()
+    assert "Compare with another survey of the same campaign." in refused.output

@@ -25,8 +25,7 @@ import pytest
 
 from survey.db import db
 from survey.models import Source, SurveyState
-from survey.services.report import build_report
-from tests.helpers.results import record_response
+from tests.helpers.results import record_response, report_dict
 
 RSCRIPT = shutil.which("Rscript") or (
     "/usr/bin/Rscript" if os.path.exists("/usr/bin/Rscript") else None
@@ -408,7 +407,7 @@ def seed_database(rows, make_survey, make_branch):
 def test_every_figure_agrees_with_base_r(make_survey, make_branch, tmp_path):
     rows = generate()
     surveys = seed_database(rows, make_survey, make_branch)
-    report = build_report(surveys["stage4"], compare=surveys["stage2"])
+    report = report_dict(surveys["stage4"], compare=surveys["stage2"])
     expected = run_r(rows, tmp_path)
     actual = flatten(report)
 

@@ -13,6 +13,7 @@ from survey.db import db
 from survey.models import (
     Access,
     AccessCode,
+    Action,
     Answer,
     Branch,
     CodeBatch,
@@ -26,7 +27,7 @@ from survey.models import (
     Throttle,
 )
 from survey.services import throttle
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.conftest import csrf_token
 from tests.helpers.results import received, sealed_answer_keys, sealed_ballots
 
@@ -247,7 +248,7 @@ def test_code_of_a_survey_that_is_not_open_is_refused(
 def test_survey_closed_while_the_questionnaire_was_open(english, survey_with_codes):
     survey, _branch, codes = survey_with_codes
     _page, token = open_questionnaire(english, codes[0])
-    survey.close()
+    survey.move(Action.CLOSE)
     db.session.commit()
     response = submit(english, token, codes[0], all_answers(survey))
     assert response.status_code == 403
@@ -414,7 +415,7 @@ def test_open_link_needs_a_known_survey_and_active_branch(english, link_survey, 
 
 
 def test_open_link_of_a_closed_survey_is_refused(english, link_survey):
-    link_survey.close()
+    link_survey.move(Action.CLOSE)
     db.session.commit()
     response = english.get("/s/manyi/b01")
     assert response.status_code == 403

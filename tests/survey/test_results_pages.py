@@ -7,15 +7,17 @@ import html
 import json
 import math
 import re
+from types import SimpleNamespace
 
 import pytest
 from scipy import stats
 from sqlalchemy import select
 
+from analytics import ChiSquare, ItemTests, KruskalWallis
+from survey import display
 from survey.db import db
-from survey.models import AuditEntry, Role, SurveyState
-from survey.results import charts
-from survey.results.views import cramers_v_size, omnibus_sentence, p_text
+from survey.models import Action, AuditEntry, Role, SurveyState
+from survey.results.sentences import omnibus_sentence
 from tests.conftest import add_responses, sign_in
 
 FIGURE_BLOCK = re.compile(
@@ -193,27 +195,21 @@ def test_composite_view_heat_map_tests_and_hidden_branches(admin, seeded):
     assert "weighted by respondent category" in page
 
 
-def test_funnel_limits_formula():
-    assert charts.funnel_limits(0.5, 100, charts.Z95) == pytest.approx((0.402, 0.598), abs=1e-3)
-    assert charts.funnel_limits(0.99, 4, charts.Z998)[1] == 1.0
-    assert charts.funnel_limits(0.02, 4, charts.Z998)[0] == 0.0
-
-
 def test_omnibus_sentence_matches_the_published_example():
     # Agresti 2007: χ² = 30.07 on [[762, 327, 468], [484, 239, 477]], Cramér's V = 0.1044.
-    test = {"chi2": {"statistic": 30.07, "df": 2, "p": 2.954e-7, "cramers_v": 0.1044}}
-    overall = {"counts": {"a": 1246, "b": 566, "c": 945}}
-    assert omnibus_sentence("q1", test, overall) == (
+    report = SimpleNamespace(confidence=0.95)
+    kruskal = KruskalWallis(None, None, None, None)
+    clear = ItemTests(ChiSquare(30.07, 2, 2.954e-7, 0.1044, df_star=1), kruskal)
+    assert omnibus_sentence(report, "q1", clear) == (
         "On “q1” the branches differ clearly (χ² = 30.1, df 2, p < 0.001; "
         "Cramér's V = 0.10, a small effect)."
     )
-    calm = {"chi2": {"statistic": 1.2, "df": 2, "p": 0.55, "cramers_v": 0.02}}
-    assert omnibus_sentence("q1", calm, overall).startswith(
+    calm = ItemTests(ChiSquare(1.2, 2, 0.55, 0.02, df_star=1), kruskal)
+    assert omnibus_sentence(report, "q1", calm).startswith(
         "On “q1” there is no clear difference between the branches"
     )
-    assert "cannot be compared" in omnibus_sentence("q1", None, overall)
-    assert p_text(0.0456) == "p = 0.046"
-    assert cramers_v_size(0.2, 3) == "a medium effect"  # 0.3 / sqrt(3) = 0.173
+    assert "cannot be compared" in omnibus_sentence(report, "q1", None)
+    assert display.p_value(0.0456) == "p = 0.046"
 
 
 # --------------------------------------------------------------------------- branch page
@@ -265,7 +261,7 @@ def test_sealed_survey_shows_turnout_only_everywhere(admin, make_survey, make_br
         read(admin.get("/results/campaigns/xjx")),
     ]
     for page in pages:
-        assert "Results appear when the survey is closed" in page
+        assert "appear after the survey closes" in page
         assert not figures(page)
         assert "application/json" not in page
         assert "plotly" not in page
@@ -275,7 +271,7 @@ def test_sealed_survey_shows_turnout_only_everywhere(admin, make_survey, make_br
     assert ">10<" in pages[0]  # the responses received are turnout, shown
     export = admin.get("/results/surveys/live/export.xlsx")
     assert export.status_code == 409
-    assert "Results appear when the survey is closed" in read(export)
+    assert "appear after the survey closes" in read(export)
 
 
 def test_closing_unseals(admin, make_survey, make_branch):
@@ -283,7 +279,7 @@ def test_closing_unseals(admin, make_survey, make_branch):
     branch = make_branch("b01", "第一支部")
     add_responses(survey, branch, {"good": 7, "poor": 3})
     assert not figures(read(admin.get("/results/surveys/live")))
-    survey.close()
+    survey.move(Action.CLOSE)
     db.session.commit()
     figs = figures(read(admin.get("/results/surveys/live")))
     assert figs["fig-rank"]["data"][0]["x"] == [70.0]
@@ -315,7 +311,7 @@ def test_campaign_overview_shows_turnout_and_item_rates(admin, seeded, make_surv
     assert bars["error_x"]["array"][0] == pytest.approx(100 * hi - bars["x"][0], abs=0.01)
     assert "Headline: the mean of the 3 items' favourable rates is" in page
     assert "<caption>Turnout by survey</caption>" in page
-    assert "Results appear when the survey is closed" in page  # the open stage
+    assert "appear after the survey closes" in page  # the open stage
     assert admin.get("/results/campaigns/nope").status_code == 404
     listing = read(admin.get("/results/"))
     assert "保持共產黨員先進性教育活動" in listing
@@ -382,7 +378,7 @@ def test_comparison_defaults_and_refusals(admin, stages):
 def test_comparison_with_a_sealed_stage_shows_no_figures(admin, stages, make_survey):
     make_survey("open", state=SurveyState.OPEN)
     page = read(admin.get("/results/campaigns/xjx/compare?a=pingyi&b=open"))
-    assert "Results appear when the survey is closed" in page
+    assert "appear after the survey closes" in page
     assert not figures(page)
     assert "improved" not in page
 

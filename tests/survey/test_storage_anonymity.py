@@ -33,12 +33,11 @@ from analytics.report import Scale, SurveyCounts, analyse
 from survey.db import db
 from survey.models import Survey, SurveyState
 from survey.services.codes import code_hash
-from survey.services.report import build_report
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.conftest import require_postgres
 from tests.helpers import storage_attacks as attacks
 from tests.helpers.live_server import TEST_SECRET_KEY, LiveServer
-from tests.helpers.results import record_response
+from tests.helpers.results import record_response, report_dict
 
 pytestmark = pytest.mark.slow
 
@@ -356,7 +355,7 @@ def test_published_tests_do_not_give_away_hidden_branches(make_survey, make_bran
                     {survey.items[0].id: option.id},
                     None,
                 )
-    report = build_report(survey)
+    report = report_dict(survey)
     db.session.commit()
     by_code = {b["code"]: b for b in report["branches"]}
     assert {c for c, b in by_code.items() if b["suppressed"]} == set(HIDDEN)

@@ -17,7 +17,7 @@ from benchmarks.duplicate_storm import run_storm
 from benchmarks.submission_load import stored_counts
 from survey.db import db
 from survey.models import Answer
-from survey.services.surveys import change_state
+from survey.services.lifecycle import change_state
 from tests.helpers.live_server import live_server
 
 pytestmark = pytest.mark.slow

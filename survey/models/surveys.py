@@ -1,0 +1,194 @@
+"""Campaigns and their surveys: the questionnaire, its scale and respondent categories."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.models.ballots import Response, SealedBallot
+from survey.models.base import Base, enum_column
+from survey.models.lifecycle import Action, InvalidTransition, SurveyState
+
+
+class SurveyKind(enum.StrEnum):
+    EVALUATION = "evaluation"
+    SATISFACTION = "satisfaction"
+    OTHER = "other"
+
+
+class Access(enum.StrEnum):
+    CODES = "codes"
+    LINK = "link"
+
+
+class ResultsVisibility(enum.StrEnum):
+    AFTER_CLOSE = "after_close"
+    LIVE = "live"
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_on: Mapped[date] = mapped_column(Date, default=date.today)
+
+    surveys: Mapped[list[Survey]] = relationship(
+        back_populates="campaign", order_by="Survey.id", cascade="all, delete-orphan"
+    )
+
+
+class Survey(Base):
+    """One measured stage of a campaign, with its questionnaire."""
+
+    __tablename__ = "survey"
+    __table_args__ = (CheckConstraint("threshold >= 3", name="threshold_at_least_three"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[SurveyKind] = mapped_column(enum_column(SurveyKind, "survey_kind"))
+    state: Mapped[SurveyState] = mapped_column(
+        enum_column(SurveyState, "survey_state"), default=SurveyState.DRAFT
+    )
+    access: Mapped[Access] = mapped_column(
+        enum_column(Access, "survey_access"), default=Access.CODES
+    )
+    #: Groups with fewer respondents than this are hidden from every result.
+    threshold: Mapped[int] = mapped_column(Integer, default=5)
+    results_visibility: Mapped[ResultsVisibility] = mapped_column(
+        enum_column(ResultsVisibility, "results_visibility"), default=ResultsVisibility.AFTER_CLOSE
+    )
+    allows_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment_max_length: Mapped[int] = mapped_column(Integer, default=2000)
+    #: Branches with fewer respondents than this are shown but not ranked.
+    min_rank_respondents: Mapped[int] = mapped_column(Integer, default=30)
+    #: Responses received in test mode are marked as test and wiped when the survey goes live.
+    is_test_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Results have been visible at least once (live while open, or closed). From then on a
+    #: close leaves groups of fewer than ``threshold`` new ballots sealed: counting them would
+    #: change a published figure by fewer than ``threshold`` people.
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="surveys")
+    options: Mapped[list[ScaleOption]] = relationship(
+        order_by="ScaleOption.position", cascade="all, delete-orphan", back_populates="survey"
+    )
+    categories: Mapped[list[RespondentCategory]] = relationship(
+        order_by="RespondentCategory.position",
+        cascade="all, delete-orphan",
+        back_populates="survey",
+    )
+    items: Mapped[list[Item]] = relationship(
+        order_by="Item.position", cascade="all, delete-orphan", back_populates="survey"
+    )
+
+    def move(self, action: Action) -> None:
+        """Take a lifecycle step (:class:`survey.lifecycle.Action`), recording the day it opened
+        or closed; raise :class:`~survey.lifecycle.InvalidTransition` where the state forbids it.
+        """
+        if not action.allowed(self.state, self.is_test_mode):
+            raise InvalidTransition(self.slug, self.state, action)
+        if action.target is not self.state:
+            self.state = action.target
+            if action.target is SurveyState.OPEN:
+                self.opened_on, self.closed_on = date.today(), None
+            else:
+                self.closed_on = date.today()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is SurveyState.OPEN
+
+    @property
+    def results_are_sealed(self) -> bool:
+        """Results of an open after-close survey stay hidden: a live count could identify people."""
+        return (
+            self.state is not SurveyState.CLOSED
+            and self.results_visibility is ResultsVisibility.AFTER_CLOSE
+        )
+
+    def option(self, key: str) -> ScaleOption | None:
+        return next((o for o in self.options if o.key == key), None)
+
+    def category(self, key: str) -> RespondentCategory | None:
+        return next((c for c in self.categories if c.key == key), None)
+
+    def has_responses_select(self):
+        """A query for whether any ballot exists, counted or still sealed in the ballot box (the
+        questionnaire is then locked, and its threshold and results setting may only tighten)."""
+        return (
+            select(Response.id)
+            .where(Response.survey_id == self.id)
+            .union_all(select(SealedBallot.id).where(SealedBallot.survey_id == self.id))
+            .limit(1)
+        )
+
+
+class ScaleOption(Base):
+    """One step of a survey's ordered rating scale."""
+
+    __tablename__ = "scale_option"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    #: Score of this option; the mean score of a branch is the mean of these weights.
+    weight: Mapped[float] = mapped_column(Float)
+    #: Counts towards the favourable (satisfaction) rate, e.g. 好 and 比較好.
+    is_favourable: Mapped[bool] = mapped_column(Boolean)
+    #: 0 is the first (best) option as printed on the form.
+    position: Mapped[int] = mapped_column(Integer)
+
+    survey: Mapped[Survey] = relationship(back_populates="options")
+
+
+class RespondentCategory(Base):
+    """A kind of respondent, such as members or the public."""
+
+    __tablename__ = "respondent_category"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    #: Share of this category in the post-stratified composite (e.g. 0.4); None = unweighted.
+    weight: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer)
+
+    survey: Mapped[Survey] = relationship(back_populates="categories")
+
+
+class Item(Base):
+    """One rated aspect of the questionnaire."""
+
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer)
+
+    survey: Mapped[Survey] = relationship(back_populates="items")

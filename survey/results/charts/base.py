@@ -1,0 +1,187 @@
+"""What every figure shares: the chart and table types, colours, layout, and branch points.
+
+Nothing here reads the database: the input is :class:`~survey.services.report.Report`, so a
+suppressed branch (which carries no figures there) can never appear in a chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+from survey.services.report import BranchReport, Report
+
+#: Item selector value of the composite (mean over items).
+COMPOSITE = "composite"
+
+#: Colours: favourable options in blues, the others in oranges (readable with colour blindness).
+FAVOURABLE_COLOURS = ("#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef")
+UNFAVOURABLE_COLOURS = ("#fdae6b", "#e6550d", "#a63603", "#7f2704", "#4d1702")
+BAR_COLOUR = "#3182bd"
+UNRANKED_COLOUR = "#9ecae1"
+OVERALL_COLOUR = "#444444"
+BEFORE_COLOUR = "#fd8d3c"
+AFTER_COLOUR = "#08519c"
+
+#: Marks of a branch clearly above or below the rest.
+SIGNAL_MARKS = {"above": "▲", "below": "▼"}
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A chart's numbers: the first column of each row is its header (``th scope="row"``)."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One figure for ``Plotly.newPlot`` with its data table and notes for the reader."""
+
+    id: str
+    title: str
+    figure: dict[str, Any]
+    table: Table
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One branch's rate on the chosen item (or composite), with its interval and n."""
+
+    code: str
+    label: str
+    n: int
+    rate: float
+    lo: float | None
+    hi: float | None
+    rank: int | None
+    signal: str | None
+    effect: float | None
+
+
+def pct(rate: float | None) -> float | None:
+    """A rate in percent, rounded for drawing; None stays None."""
+    return None if rate is None else round(100.0 * rate, 2)
+
+
+def level_text(level: float) -> str:
+    """A coverage level as people write it: ``95%``, ``99.8%``."""
+    return f"{100 * level:g}%"
+
+
+def layout(title: str, rows: int = 0, **extra: Any) -> dict[str, Any]:
+    """A layout shared by all figures: readable fonts, room for branch names, no plotly logo."""
+    shared: dict[str, Any] = {
+        "title": {"text": title},
+        "font": {"family": "system-ui, sans-serif", "size": 13},
+        "margin": {"l": 170, "r": 30, "t": 90, "b": 60},
+        "hovermode": "closest",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        # Above the plot, where it cannot cover the axis title.
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.01, "yanchor": "bottom"},
+    }
+    if rows:
+        shared["height"] = max(320, 30 * rows + 150)
+    shared.update(extra)
+    return shared
+
+
+def rate_axis(title: str, **extra: Any) -> dict[str, Any]:
+    """A 0–100 % axis."""
+    return {
+        "title": {"text": title},
+        "range": [0, 100],
+        "ticksuffix": "%",
+        "gridcolor": "#e5e5e5",
+        "zeroline": False,
+        **extra,
+    }
+
+
+def error_bars(points: list[tuple[float, float | None, float | None]]) -> dict[str, Any]:
+    """Asymmetric horizontal error bars, in points of percent, for (rate, lo, hi) triples."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [round(100 * (hi - rate), 2) if hi is not None else 0 for rate, _lo, hi in points],
+        "arrayminus": [
+            round(100 * (rate - lo), 2) if lo is not None else 0 for rate, lo, _hi in points
+        ],
+        "color": OVERALL_COLOUR,
+        "thickness": 1.5,
+    }
+
+
+def what_is_drawn(report: Report, item: str) -> str:
+    """The chosen item's short label, or the composite's name."""
+    if item == COMPOSITE:
+        return _("all items (mean)")
+    return next(i.short() for i in report.items if i.key == item)
+
+
+def composite_mode(report: Report) -> str:
+    """``weighted`` when every shown branch with a composite has a post-stratified rate with an
+    interval, else ``mean`` (mean of the items' rates, drawn without an interval)."""
+    composites = [
+        b.result.composite
+        for b in report.shown
+        if b.result.composite is not None and b.result.composite.favourable_rate
+    ]
+    if composites and all(c.weighted is not None and c.weighted.lo is not None for c in composites):
+        return "weighted"
+    return "mean"
+
+
+def _point(branch: BranchReport, item: str, mode: str | None) -> Point | None:
+    result = branch.result
+    if item == COMPOSITE:
+        composite = result.composite
+        if mode == "weighted":
+            weighted = composite.weighted if composite else None
+            rate, lo, hi = (weighted.rate, weighted.lo, weighted.hi) if weighted else (None,) * 3
+        else:
+            rate, lo, hi = (composite.favourable_rate if composite else None), None, None
+        n, signal, effect = result.respondents, None, None
+    else:
+        summary, vs_rest = result.items[item], result.vs_rest[item]
+        rate, n = summary.favourable_rate, summary.n
+        lo, hi = summary.favourable_ci or (None, None)
+        signal, effect = vs_rest.signal, vs_rest.effect
+    if rate is None:
+        return None
+    return Point(branch.code, branch.label, n, rate, lo, hi, result.rank, signal, effect)
+
+
+def branch_points(report: Report, item: str) -> list[Point]:
+    """Shown branches with a rate on ``item`` (or the composite), best first, ties by code."""
+    mode = composite_mode(report) if item == COMPOSITE else None
+    points = [_point(branch, item, mode) for branch in report.shown]
+    found = [p for p in points if p is not None]
+    found.sort(key=lambda p: (-p.rate, p.code))
+    return found
+
+
+def overall_rate(report: Report, item: str) -> float | None:
+    """The survey-wide rate the funnel is centred on: the item's, or the mean over items."""
+    if item == COMPOSITE:
+        return report.headline.favourable_rate
+    summary = (report.analysis.overall or {}).get(item)
+    return None if summary is None else summary.favourable_rate
+
+
+def option_colours(report: Report) -> dict[str, str]:
+    """A colour per option: favourable ones blue (darkest = best), others orange."""
+    favourable = [o.key for o in report.scale if o.favourable]
+    others = [o.key for o in report.scale if not o.favourable]
+    colours = {}
+    for i, key in enumerate(favourable):
+        colours[key] = FAVOURABLE_COLOURS[min(i, len(FAVOURABLE_COLOURS) - 1)]
+    for i, key in enumerate(others):
+        colours[key] = UNFAVOURABLE_COLOURS[min(i, len(UNFAVOURABLE_COLOURS) - 1)]
+    return colours

@@ -1,0 +1,231 @@
+"""Branches against each other on one item: the ranked bars and the funnel plot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from analytics import funnel
+from survey import display
+from survey.results.charts.base import (
+    BAR_COLOUR,
+    COMPOSITE,
+    OVERALL_COLOUR,
+    UNRANKED_COLOUR,
+    Chart,
+    Point,
+    Table,
+    branch_points,
+    composite_mode,
+    error_bars,
+    layout,
+    level_text,
+    overall_rate,
+    pct,
+    rate_axis,
+    what_is_drawn,
+)
+from survey.services.report import Report
+
+
+def _rank_notes(report: Report, item: str, with_bars: bool) -> list[str]:
+    level = level_text(report.confidence)
+    if item == COMPOSITE and with_bars:
+        first = _(
+            "All items: the favourable rate averaged over the items, weighted by respondent "
+            "category, with its %(level)s interval.",
+            level=level,
+        )
+    elif item == COMPOSITE:
+        first = _(
+            "All items: the mean of the items' favourable rates. No interval is drawn for "
+            "this mean; choose a single item to see intervals."
+        )
+    else:
+        first = _(
+            "Bars show the favourable rate; lines show its %(level)s Wilson interval.", level=level
+        )
+    return [
+        first,
+        _(
+            "Branches with fewer than %(n)s respondents are drawn in a lighter colour and are "
+            "not ranked: their intervals are too wide.",
+            n=report.survey.min_rank_respondents,
+        ),
+    ]
+
+
+def _rank_trace(points: list[Point], with_bars: bool) -> dict[str, Any]:
+    trace: dict[str, Any] = {
+        "type": "bar",
+        "orientation": "h",
+        "name": _("Favourable rate"),
+        "x": [pct(p.rate) for p in points],
+        "y": [p.label for p in points],
+        "customdata": [[p.n, p.rank if p.rank is not None else "—"] for p in points],
+        "hovertemplate": "%{y}: %{x:.1f}% (n = %{customdata[0]}, "
+        + _("rank")
+        + " %{customdata[1]})<extra></extra>",
+        "marker": {
+            "color": [BAR_COLOUR if p.rank is not None else UNRANKED_COLOUR for p in points]
+        },
+    }
+    if with_bars:
+        trace["error_x"] = error_bars([(p.rate, p.lo, p.hi) for p in points])
+    return trace
+
+
+def rank_chart(report: Report, item: str) -> Chart:
+    """Branches ranked by favourable rate with Wilson error bars (composite: weighted interval
+    when every branch has one, else the plain mean of items without bars)."""
+    points = branch_points(report, item)
+    what = what_is_drawn(report, item)
+    title = _("Favourable rate by branch: %(what)s", what=what)
+    with_bars = item != COMPOSITE or composite_mode(report) == "weighted"
+    figure = {
+        "data": [_rank_trace(points, with_bars)],
+        "layout": layout(
+            title,
+            rows=len(points),
+            xaxis=rate_axis(_("Favourable rate")),
+            yaxis={"autorange": "reversed", "automargin": True},
+            showlegend=False,
+        ),
+    }
+    columns = [
+        _("Branch"),
+        _("Rank"),
+        _("Favourable rate"),
+        display.interval_heading(report.confidence),
+        _("Respondents"),
+    ]
+    rows = [
+        [
+            p.label,
+            str(p.rank) if p.rank is not None else _("not ranked"),
+            display.percent(p.rate),
+            display.interval(p.lo, p.hi) if with_bars else display.MISSING,
+            str(p.n),
+        ]
+        for p in points
+    ]
+    table = Table(title, columns, rows)
+    return Chart("fig-rank", title, figure, table, _rank_notes(report, item, with_bars))
+
+
+def _funnel_points(report: Report, item: str) -> list[tuple[str, int, float]]:
+    """(label, n, rate) of the shown branches on the item, or their mean over items."""
+    if item != COMPOSITE:
+        return [(p.label, p.n, p.rate) for p in branch_points(report, item)]
+    return [
+        (b.label, b.respondents, b.result.composite.favourable_rate)
+        for b in report.shown
+        if b.result.composite is not None and b.result.composite.favourable_rate is not None
+    ]
+
+
+def _limit_traces(p: float, low: int, high: int) -> list[dict[str, Any]]:
+    """The dotted 99.8 % and dashed 95 % limit lines (lower and upper) around ``p``."""
+    traces = []
+    for level, dash in zip(sorted(funnel.LEVELS, reverse=True), ("dot", "dash"), strict=True):
+        name = _("%(level)s limits", level=level_text(level))
+        sizes, lower, upper = funnel.limit_curves(p, low, high, level)
+        for side, values in enumerate((lower, upper)):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "legendgroup": name,
+                    "showlegend": side == 0,
+                    "x": [round(n, 2) for n in sizes],
+                    "y": [pct(v) for v in values],
+                    "line": {"color": OVERALL_COLOUR, "dash": dash, "width": 1},
+                    "hoverinfo": "skip",
+                }
+            )
+    return traces
+
+
+def _funnel_data(p: float, points: list[tuple[str, int, float]]) -> list[dict[str, Any]]:
+    low = min(n for _l, n, _r in points) // 2
+    high = int(max(n for _l, n, _r in points) * 1.1)
+    data = _limit_traces(p, low, high)
+    ends = [round(max(1, low), 2), round(max(high, max(1, low) + 1), 2)]
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Survey-wide rate"),
+            "x": ends,
+            "y": [pct(p), pct(p)],
+            "line": {"color": OVERALL_COLOUR, "width": 1.5},
+            "hoverinfo": "skip",
+        }
+    )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": _("Branches"),
+            "x": [n for _l, n, _r in points],
+            "y": [pct(r) for _l, _n, r in points],
+            "text": [label for label, _n, _r in points],
+            "hovertemplate": "%{text}: %{y:.1f}% (n = %{x})<extra></extra>",
+            "marker": {"color": BAR_COLOUR, "size": 9, "line": {"color": "#fff", "width": 1}},
+        }
+    )
+    return data
+
+
+def funnel_position_words(rate: float, p: float, n: int) -> str:
+    """Where a branch falls relative to the funnel's limits, in words."""
+    found = funnel.position(rate, p, n)
+    if found is None:
+        return _("within the limits")
+    side, level = found
+    if side == "above":
+        return _("above the %(level)s limit", level=level_text(level))
+    return _("below the %(level)s limit", level=level_text(level))
+
+
+def funnel_chart(report: Report, item: str) -> Chart | None:
+    """Rate against n with 95 % and 99.8 % control limits around the survey-wide rate; None
+    when there is no survey-wide rate to centre on."""
+    p = overall_rate(report, item)
+    points = _funnel_points(report, item)
+    if p is None or not points:
+        return None
+    title = _("Funnel plot: %(what)s", what=what_is_drawn(report, item))
+    figure = {
+        "data": _funnel_data(p, points),
+        "layout": layout(
+            title,
+            xaxis={"title": {"text": _("Respondents (n)")}, "type": "log", "gridcolor": "#e5e5e5"},
+            yaxis=rate_axis(_("Favourable rate")),
+            margin={"l": 70, "r": 30, "t": 90, "b": 60},
+            height=440,
+        ),
+    }
+    rows = [
+        [label, str(n), display.percent(rate), funnel_position_words(rate, p, n)]
+        for label, n, rate in sorted(points, key=lambda x: (-x[2], x[0]))
+    ]
+    table = Table(
+        _("Branches against the control limits around %(rate)s", rate=display.percent(p)),
+        [_("Branch"), _("Respondents"), _("Favourable rate"), _("Position")],
+        rows,
+    )
+    notes = [
+        _(
+            "Each dot is a branch. A branch outside the funnel differs from the survey-wide rate "
+            "by more than chance would explain: outside the dashed lines in 1 case in 20, "
+            "outside the dotted lines in 1 in 500. Small branches scatter more."
+        )
+    ]
+    if item == COMPOSITE:
+        notes.append(
+            _("For all items the limits are approximate: the mean of several rates is drawn.")
+        )
+    return Chart("fig-funnel", title, figure, table, notes)

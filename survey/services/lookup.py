@@ -1,0 +1,73 @@
+"""Finding the one row that a page, an API call or a command names, or refusing with 404.
+
+Every entry point looks surveys, campaigns and branches up here, so an unknown name gets the
+same message and status from the web, the API and the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from survey.db import db
+from survey.models import Branch, Campaign, Survey
+from survey.refusals import NotFound
+
+
+def first_or_404(statement: Select, message: str) -> Any:
+    """The first row ``statement`` selects, or :class:`~survey.refusals.NotFound` with
+    ``message``."""
+    found = db.session.scalar(statement)
+    if found is None:
+        raise NotFound(message)
+    return found
+
+
+def find_survey(slug: str) -> Survey:
+    """The survey with this short name."""
+    return first_or_404(
+        select(Survey).where(Survey.slug == slug),
+        _('There is no survey called "%(slug)s".', slug=slug),
+    )
+
+
+def get_survey(survey_id: int) -> Survey:
+    """The survey with this id, its questionnaire and campaign loaded (the office's pages)."""
+    return first_or_404(
+        select(Survey)
+        .where(Survey.id == survey_id)
+        .options(
+            selectinload(Survey.items),
+            selectinload(Survey.options),
+            selectinload(Survey.categories),
+            selectinload(Survey.campaign),
+        ),
+        _("This page does not exist."),
+    )
+
+
+def find_campaign(slug: str) -> Campaign:
+    """The campaign with this short name, its surveys loaded."""
+    return first_or_404(
+        select(Campaign).where(Campaign.slug == slug).options(selectinload(Campaign.surveys)),
+        _('There is no campaign called "%(slug)s".', slug=slug),
+    )
+
+
+def find_branch(code: str) -> Branch:
+    """The branch with this code."""
+    return first_or_404(
+        select(Branch).where(Branch.code == code),
+        _('There is no branch with the code "%(code)s".', code=code),
+    )
+
+
+def get_row(model: type, row_id: int) -> Any:
+    """A row of ``model`` by its id (the office's pages address rows by id)."""
+    found = db.session.get(model, row_id)
+    if found is None:
+        raise NotFound(_("This page does not exist."))
+    return found
