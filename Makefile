@@ -40,11 +40,14 @@ run: install
 ## Install the test dependencies and run the whole suite.
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/vulture
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
+## Lint: ruff, the formatting, and vulture for dead code (its settings are in pyproject.toml).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/vulture
 
 ## Benchmarks (see benchmarks/README.md).
 bench: install-dev

@@ -21,11 +21,6 @@ def to_float(value: object) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def to_int(value: object) -> int:
-    """Return a Python int from a numpy or Python integer."""
-    return int(value)  # type: ignore[call-overload]
-
-
 @functools.lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
     """Two-sided standard normal quantile for a confidence level, e.g. 1.96 for 0.95 (cached:

@@ -11,20 +11,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+
+from analytics._util import z_value
 
 #: Coverage of the warning and the action limits.
 LEVELS = (0.95, 0.998)
 
 
-def z_of(level: float) -> float:
-    """The two-sided normal quantile of a coverage ``level`` (1.959964 for 0.95)."""
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
 def limits(p: float, n: float, level: float) -> tuple[float, float]:
     """The control limits p ± z·sqrt(p(1 − p)/n) at ``level``, clipped to [0, 1]."""
-    half = z_of(level) * math.sqrt(p * (1.0 - p) / n)
+    half = z_value(level) * math.sqrt(p * (1.0 - p) / n)
     return max(0.0, p - half), min(1.0, p + half)
 
 
@@ -34,7 +30,7 @@ def limit_curves(p: float, low: int, high: int, level: float, steps: int = 60):
     low = max(1, low)
     high = max(high, low + 1)
     sizes = np.geomspace(low, high, steps)
-    half = z_of(level) * np.sqrt(p * (1.0 - p) / sizes)
+    half = z_value(level) * np.sqrt(p * (1.0 - p) / sizes)
     lower = np.clip(p - half, 0.0, 1.0)
     upper = np.clip(p + half, 0.0, 1.0)
     return sizes.tolist(), lower.tolist(), upper.tolist()

@@ -1,6 +1,6 @@
 """Small-cell suppression, so that no published figure describes fewer than k respondents.
 
-The rule (STATISTICS.md, "The suppression rule, precisely"), with k the survey's threshold:
+The rule (README, "Statistics"; Hundepool et al. 2012, ch. 5), with k the survey's threshold:
 
 1. Primary: a group with 1 ≤ respondents < k is suppressed.
 2. A group with 0 respondents has nothing to hide and is never suppressed.
@@ -33,9 +33,3 @@ def suppressed(sizes: Mapping[str, int], threshold: int) -> frozenset[str]:
         hidden.add(smallest)
         hidden_total += sizes[smallest]
     return frozenset(hidden)
-
-
-def reveals_small_group(sizes: Mapping[str, int], hidden: frozenset[str], threshold: int) -> bool:
-    """True when the total minus the shown groups leaves 1..k−1 respondents (Hundepool 2012)."""
-    hidden_total = sum(size for key, size in sizes.items() if key in hidden)
-    return 1 <= hidden_total < threshold

@@ -26,7 +26,7 @@ import numpy as np
 from flask import Flask
 from sqlalchemy import create_engine, select, text
 
-#: The four-level evaluation scale of the domain brief: key, label, weight, favourable.
+#: The four-level evaluation scale (好 / 比較好 / 一般 / 差): key, label, weight, favourable.
 FOUR_LEVEL = (
     ("good", "好", 100.0, True),
     ("fairly_good", "比較好", 80.0, True),
@@ -157,7 +157,7 @@ def build_survey(
         SurveyKind,
         SurveyState,
     )
-    from survey.services.responses import rebuild_tallies
+    from survey.services.recount import rebuild_tallies
 
     session = db.session
     with db.transaction():

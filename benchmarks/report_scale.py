@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from benchmarks.common import build_survey, database, figure, make_app, make_branches
 
-#: Full-size figures of the issue.
+#: Full-size figures: a large organisation's campaign.
 RESPONSES = 1_000_000
 SMALL_RESPONSES = 10_000
 BRANCHES = 1_000

@@ -60,7 +60,7 @@ FLOOR_WARM_UP = 16
 #: The throughput run alternates floor and Ceping this many times (each a share of the load).
 ROUNDS = 3
 #: The hall: 300 respondents arriving at random over 60 s (the sitting at twice its real pace:
-#: the issue's hall spreads them over two minutes).
+#: a real sitting spreads them over two minutes).
 HALL = 300
 HALL_SECONDS = 60.0
 #: Targets on 2 cores (see benchmarks/README.md).
@@ -71,7 +71,7 @@ HEADERS = {"Accept-Language": "en", "User-Agent": "ceping-bench"}
 #: The sentence of the page refusing a code that was already used.
 ALREADY_USED_TEXT = "already been used"
 
-#: The satisfaction test of the domain brief, as seeded for every load run.
+#: The public satisfaction test (the demo's), as seeded for every load run.
 SATISFACTION_ITEMS = (
     "整改措施是否落實",
     "整改成效是否明顯",

@@ -3,7 +3,7 @@
 SQLite is tuned for many concurrent writers on one host: WAL journal, a busy timeout, and every
 transaction begun with ``BEGIN IMMEDIATE``. Python's sqlite3 driver would otherwise start a
 deferred transaction that fails with "database is locked" at once when it later tries to write,
-without waiting out the busy timeout (see the security brief). The exceptions are explicit reads
+without waiting out the busy timeout. The exceptions are explicit reads
 that never write: :meth:`Database.begin_read` (the respondent path) and
 :meth:`Database.reading` (exports), which begin deferred and take no lock.
 
@@ -26,7 +26,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-#: Seconds a writer waits for the SQLite lock before giving up (the brief asks for at least 5).
+#: Seconds a writer waits for the SQLite lock before giving up (a hall submitting at once
+#: queues for it; a few seconds would turn a busy minute into errors).
 SQLITE_BUSY_TIMEOUT = 15
 #: Execution option of the read-only connections handed out by ``Database.reading``.
 READ_ONLY_OPTION = "ceping_read_only"

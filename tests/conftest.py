@@ -43,7 +43,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 # every page. Set before any app is built; gunicorn servers started by tests inherit it.
 os.environ.setdefault("CEPING_DEFAULT_LOCALE", "en")
 
-#: The four-level evaluation scale of the domain brief: key, label, weight, favourable.
+#: The four-level evaluation scale (好 / 比較好 / 一般 / 差): key, label, weight, favourable.
 FOUR_LEVEL = (
     ("good", "好", 100, True),
     ("fairly_good", "比較好", 80, True),

@@ -23,9 +23,10 @@ from survey.models import Action, Role, Survey, User
 from survey.services import ballot_box, ballot_drafts, lifecycle
 from survey.services.branches import import_branches
 from survey.services.codes import MintedBatch, mint_cells, mint_codes, mint_problems, slip_url
-from survey.services.definitions import export_definition, load_definition
-from survey.services.imports import Problem, Rejected, read_ballots, read_table
+from survey.services.definition_yaml import export_definition, load_definition
+from survey.services.imports import Problem, Rejected, read_table
 from survey.services.lookup import find_branch, find_survey
+from survey.services.paper_ballots import read_ballots
 
 #: Most codes one command mints per branch and category.
 MAX_CODES = 100_000

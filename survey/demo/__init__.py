@@ -21,15 +21,14 @@ from survey.models import Action, Answer, Branch, Campaign, Comment, Response, S
 from survey.services import audit
 from survey.services.branches import apply_branch_plan, plan_branches
 from survey.services.codes import mint_batch
-from survey.services.definitions import apply_definition, parse_definition
+from survey.services.definition_yaml import parse_definition
+from survey.services.definitions import apply_definition
 from survey.services.imports import Problem, Rejected, read_table
-from survey.services.responses import rebuild_tallies
+from survey.services.recount import rebuild_tallies
 
 CAMPAIGN = "xjx-2005"
 EVALUATION = "pingyi-2005"
 SATISFACTION = "manyidu-2005"
-#: The demo files, in the order they are loaded.
-FILES = ("branches.csv", "evaluation.yaml", "satisfaction.yaml")
 
 #: Evaluation ballots per branch b01…b21: mostly 20–40; b16 and b21 fall under the threshold of 5,
 #: so the results show suppression.

@@ -14,7 +14,8 @@ from survey.manage.base import branches, current_survey, owned
 from survey.models import BallotDraft, SurveyState
 from survey.refusals import BadRequest, NotFound
 from survey.services import ballot_drafts
-from survey.services.imports import COMMENT_COLUMN, Rejected, ballot_columns, read_ballots
+from survey.services.imports import Rejected
+from survey.services.paper_ballots import COMMENT_COLUMN, ballot_columns, read_ballots
 
 
 def _draft(draft_id: int) -> BallotDraft:

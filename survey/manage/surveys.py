@@ -33,7 +33,7 @@ from survey.models import (
 )
 from survey.refusals import Refusal
 from survey.services import ballot_drafts, lifecycle, surveys
-from survey.services.definitions import export_definition
+from survey.services.definition_yaml import export_definition
 from survey.services.lookup import get_row
 
 # ---- dashboard and campaigns ------------------------------------------------------------------
@@ -94,7 +94,7 @@ def edit_campaign(campaign_id: int):
 
 
 def _start_choices() -> list[tuple[str, str]]:
-    """How a new survey can start: empty, from a template of the domain brief, or a copy."""
+    """How a new survey can start: empty, from a template (the 2005 campaign's), or a copy."""
     choices = [("blank", _("An empty questionnaire"))]
     choices += [
         (f"template:{t.name}", _("Template: %(title)s", title=t.title)) for t in surveys.templates()
@@ -109,7 +109,7 @@ def _start_choices() -> list[tuple[str, str]]:
 
 @bp.route("/surveys/new", methods=["GET", "POST"])
 def new_survey():
-    """Create a survey: blank, from a template of the domain brief, or as a copy."""
+    """Create a survey: blank, from a template, or as a copy of another."""
     form = f.NewSurveyForm()
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
     form.campaign.choices = [(c.id, c.title) for c in campaigns]

@@ -1,7 +1,7 @@
 """What the result pages say in plain words: significance, effect sizes, reliability, the
 ballot box and hidden groups.
 
-One standard of evidence on every page (see the statistics brief, "Presenting significance"):
+One standard of evidence on every page (README, "Statistics"):
 a difference is "clear" when its test, after the corrections the report applies, falls below
 1 − the report's confidence level; every such statement carries its effect size. The numbers
 and their classification come from :mod:`analytics`; only the words are chosen here.

@@ -7,12 +7,9 @@ into ``response``, ``answer``, ``comment`` and the tallies, in a transaction of 
 batches of at least the survey's threshold k drawn at random and written in random order. What
 the storage keeps then links a code to a batch of at least k ballots, never to one.
 
-Sealing. A ballot (item id → option id, and the comment) is serialised, padded with zeros to one
-size per survey (every item answered and the longest comment allowed, in UTF-8), and encrypted
-with AES-256-GCM under a key derived from ``SECRET_KEY`` by HKDF-SHA256. The nonce is random and
-the group (survey, branch, category, source) is the associated data, so a ballot cannot be moved
-to another group. Neither content nor length is readable in the stored data; whoever also holds
-``SECRET_KEY`` can read the ballots still waiting (see the README's anonymity section).
+Sealing (:mod:`survey.services.ballot_seal`): a ballot is padded to one size per survey and
+encrypted under a key derived from ``SECRET_KEY``, bound to its group. Counting a mixed batch
+into the results is :mod:`survey.services.ballot_count`.
 
 Groups. Ballots are mixed within a group: one branch × respondent category (a code's scope) and
 one source. Web and paper are mixed apart because paper ballots can be told from web ones (they
@@ -39,170 +36,54 @@ from __future__ import annotations
 
 import functools
 import secrets
-import struct
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
-from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, exists, func, insert, select
 
 from survey.db import db
 from survey.models import (
-    Answer,
-    AnswerTally,
-    Comment,
-    RespondentTally,
-    Response,
     SealedBallot,
     Source,
     Survey,
     SurveyState,
-    TotalTally,
     random_id,
+)
+from survey.services.ballot_count import count_batch
+from survey.services.ballot_seal import (
+    Ballot,
+    BoxUnreadable,
+    Group,
+    seal,
+    seal_bytes,
+    unseal,
+    unseal_bytes,
 )
 from survey.services.questionnaires import Questionnaire, load_questionnaire, refreshed
 
-#: Format version of a sealed ballot (first byte of the stored value).
-VERSION = 1
-#: AES-GCM nonce length in bytes.
-NONCE_BYTES = 12
-#: Bytes of the serialised ballot before the comment: version, answer count.
-_HEAD = struct.Struct(">BH")
-#: One answer: item id, option id.
-_ANSWER = struct.Struct(">II")
-#: The comment's length in bytes.
-_LENGTH = struct.Struct(">I")
-#: Longest UTF-8 encoding of one character.
-_UTF8_MAX = 4
+#: Sealing and counting live in their own modules; callers reach them through the box.
+__all__ = [
+    "Ballot",
+    "BoxUnreadable",
+    "Group",
+    "count_batch",
+    "discard",
+    "drop",
+    "drop_many",
+    "mix_for_close",
+    "mix_group",
+    "mix_survey",
+    "ready_to_mix",
+    "seal_bytes",
+    "unreadable",
+    "unseal_bytes",
+    "waiting",
+    "waiting_by_branch",
+    "waiting_groups",
+    "waiting_in",
+]
 
 #: Picks ballots and shuffles batches: the operating system's randomness, never a seeded one.
 _RANDOM = secrets.SystemRandom()
-
-
-class BoxUnreadable(Exception):
-    """A sealed ballot that this server's key cannot open.
-
-    ``SECRET_KEY`` differs from the one the ballot was sealed with (servers configured apart,
-    or the key changed while ballots were waiting). The ballot is left in the box untouched.
-    """
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Where a sealed ballot waits and with which others it is mixed."""
-
-    survey_id: int
-    branch_id: int
-    category_id: int
-    source: Source
-
-    @property
-    def associated_data(self) -> bytes:
-        """The group as bound to the ciphertext, so a ballot cannot change group unnoticed."""
-        return f"{self.survey_id}/{self.branch_id}/{self.category_id}/{self.source}".encode()
-
-
-@dataclass(frozen=True, slots=True)
-class Ballot:
-    """An opened ballot: item id → option id (unanswered items absent) and the comment."""
-
-    answers: Mapping[int, int]
-    comment: str | None
-
-
-# --------------------------------------------------------------------------- sealing
-
-
-@functools.cache
-def _cipher(secret: str) -> AESGCM:
-    """The ballot box's AES-GCM key, derived from ``SECRET_KEY`` (HKDF-SHA256, RFC 5869)."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ceping", info=b"ballot box v1").derive(
-        secret.encode("utf-8")
-    )
-    return AESGCM(key)
-
-
-def cipher() -> AESGCM:
-    """The current app's ballot box cipher."""
-    return _cipher(current_app.config["SECRET_KEY"])
-
-
-def padded_size(survey: Survey) -> int:
-    """Bytes every serialised ballot of ``survey`` is padded to: the largest one possible."""
-    comment = _UTF8_MAX * survey.comment_max_length if survey.allows_comments else 0
-    return _HEAD.size + _ANSWER.size * len(survey.items) + _LENGTH.size + comment
-
-
-def _serialise(survey: Survey, ballot: Ballot) -> bytes:
-    comment = (ballot.comment or "").encode("utf-8")
-    parts = [_HEAD.pack(VERSION, len(ballot.answers))]
-    parts += [_ANSWER.pack(item, option) for item, option in sorted(ballot.answers.items())]
-    parts += [_LENGTH.pack(len(comment)), comment]
-    plain = b"".join(parts)
-    size = padded_size(survey)
-    if len(plain) > size:
-        # Checked input never gets here (items and comment length are validated first).
-        raise ValueError("a ballot is larger than its survey allows")
-    return plain + bytes(size - len(plain))
-
-
-def _deserialise(plain: bytes) -> Ballot:
-    version, count = _HEAD.unpack_from(plain, 0)
-    if version != VERSION:
-        raise BoxUnreadable(f"unknown ballot format {version}")
-    offset = _HEAD.size
-    answers = {}
-    for _ in range(count):
-        item, option = _ANSWER.unpack_from(plain, offset)
-        answers[item] = option
-        offset += _ANSWER.size
-    (length,) = _LENGTH.unpack_from(plain, offset)
-    offset += _LENGTH.size
-    comment = plain[offset : offset + length].decode("utf-8")
-    return Ballot(answers, comment or None)
-
-
-def seal(survey: Survey, group: Group, ballot: Ballot) -> bytes:
-    """The stored form of ``ballot``: version, nonce and the AES-GCM ciphertext of its padding."""
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = cipher().encrypt(nonce, _serialise(survey, ballot), group.associated_data)
-    return bytes([VERSION]) + nonce + sealed
-
-
-def unseal(group: Group, stored: bytes) -> Ballot:
-    """Open a sealed ballot of ``group``; raise :class:`BoxUnreadable` if the key does not fit."""
-    if not stored or stored[0] != VERSION:
-        raise BoxUnreadable("unknown sealed ballot format")
-    nonce = stored[1 : 1 + NONCE_BYTES]
-    try:
-        plain = cipher().decrypt(nonce, stored[1 + NONCE_BYTES :], group.associated_data)
-    except InvalidTag:
-        raise BoxUnreadable("a sealed ballot does not open with this SECRET_KEY") from None
-    return _deserialise(plain)
-
-
-def seal_bytes(data: bytes, purpose: bytes) -> bytes:
-    """Seal other data kept until it is counted (paper drafts) with the ballot box's key."""
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    return bytes([VERSION]) + nonce + cipher().encrypt(nonce, data, purpose)
-
-
-def unseal_bytes(stored: bytes, purpose: bytes) -> bytes:
-    """Open data sealed by :func:`seal_bytes` for the same ``purpose``."""
-    if not stored or stored[0] != VERSION:
-        raise BoxUnreadable("unknown sealed data format")
-    try:
-        return cipher().decrypt(stored[1 : 1 + NONCE_BYTES], stored[1 + NONCE_BYTES :], purpose)
-    except InvalidTag:
-        raise BoxUnreadable("sealed data does not open with this SECRET_KEY") from None
 
 
 # --------------------------------------------------------------------------- dropping
@@ -310,219 +191,6 @@ def discard(survey: Survey) -> int:
         .where(SealedBallot.survey_id == survey.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-
-
-# --------------------------------------------------------------------------- counting
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """A batch's rows, in the order they are written, and its tally increments."""
-
-    responses: list[dict]
-    answers: list[dict]
-    comments: list[dict]
-    answer_counts: list[dict]
-    total_counts: list[dict]
-    respondents: dict
-
-
-def count_batch(
-    survey: Survey | Questionnaire,
-    branch_id: int,
-    category_id: int,
-    source: Source,
-    ballots: Sequence[Ballot],
-    *,
-    rng=_RANDOM,
-) -> None:
-    """Write a batch of opened ballots into the results, inside the caller's transaction.
-
-    The responses are inserted in a random order, and the comments in another, so neither the
-    storage order nor a comment's place in it tells which ballot came when or which ratings a
-    comment went with. Every row of the batch carries the same day (the mix's), and the tallies
-    change once for the whole batch. Nothing from the request reaches here.
-    """
-    if not ballots:
-        return
-    session = db.session
-    session.flush()  # anything the caller added goes first, in its own order
-    rows = _rows(survey, branch_id, category_id, source, ballots, rng)
-    if session.get_bind().dialect.name == "postgresql":
-        db.execute(_POSTGRES_BATCH, _postgres_parameters(rows))
-        return
-    session.execute(insert(Response.__table__), rows.responses)
-    if rows.answers:
-        session.execute(insert(Answer.__table__), rows.answers)
-    if rows.comments:
-        session.execute(insert(Comment.__table__), rows.comments)
-    if rows.answer_counts:
-        _increment(AnswerTally, rows.answer_counts)
-    if rows.total_counts:
-        _increment(TotalTally, rows.total_counts)
-    _increment(RespondentTally, [rows.respondents])
-
-
-def _rows(
-    survey: Survey | Questionnaire,
-    branch_id: int,
-    category_id: int,
-    source: Source,
-    ballots: Sequence[Ballot],
-    rng,
-) -> _Rows:
-    """The batch's rows: responses shuffled, comments shuffled apart, tally keys sorted (so
-    concurrent PostgreSQL transactions lock tally rows in one order and cannot deadlock)."""
-    order = list(ballots)
-    rng.shuffle(order)
-    today = date.today()
-    group = {"survey_id": survey.id, "branch_id": branch_id, "category_id": category_id}
-    responses, answers = [], []
-    for ballot in order:
-        response_id = random_id()
-        responses.append(
-            {
-                **group,
-                "id": response_id,
-                "submitted_on": today,
-                "source": source,
-                "is_test": survey.is_test_mode,
-            }  # fmt: skip
-        )
-        answers += [
-            {"response_id": response_id, "item_id": item, "option_id": option}
-            for item, option in ballot.answers.items()
-        ]
-    texts = [b.comment.strip() for b in ballots if b.comment and b.comment.strip()]
-    rng.shuffle(texts)
-    comments = [
-        {
-            "id": random_id(),
-            "survey_id": survey.id,
-            "branch_id": branch_id,
-            "text": text,
-            "is_test": survey.is_test_mode,
-        }  # fmt: skip
-        for text in texts
-    ]
-    weights = {o.id: o.weight for o in survey.options}
-    items = len(survey.items)
-    by_answer: Counter = Counter()
-    by_total: Counter = Counter()
-    for ballot in ballots:
-        is_complete = bool(ballot.answers) and len(ballot.answers) == items
-        for item, option in ballot.answers.items():
-            by_answer[(item, option, is_complete)] += 1
-        if is_complete:
-            by_total[round(sum(weights[o] for o in ballot.answers.values()), 6)] += 1
-    return _Rows(
-        responses,
-        answers,
-        comments,
-        [
-            {**group, "item_id": i, "option_id": o, "is_complete": c, "count": n}
-            for (i, o, c), n in sorted(by_answer.items())
-        ],
-        [{**group, "total": t, "count": n} for t, n in sorted(by_total.items())],
-        {**group, "source": source, "count": len(ballots)},
-    )
-
-
-#: The whole batch in one PostgreSQL statement (one round trip instead of six): responses,
-#: answers and comments inserted in the given order (WITH ORDINALITY … ORDER BY), then the three
-#: tallies. The answers' foreign key is checked at the end of the statement, after the
-#: responses are in.
-_POSTGRES_BATCH = text(
-    """
-WITH new_responses AS (
-    INSERT INTO response (id, survey_id, branch_id, category_id, submitted_on, source, is_test)
-    SELECT r.id, :survey_id, :branch_id, :category_id, :day, :source, :is_test
-    FROM unnest(CAST(:response_ids AS uuid[])) WITH ORDINALITY AS r(id, n)
-    ORDER BY r.n
-), new_answers AS (
-    INSERT INTO answer (response_id, item_id, option_id)
-    SELECT a.response_id, a.item_id, a.option_id
-    FROM unnest(
-        CAST(:answer_responses AS uuid[]), CAST(:answer_items AS integer[]),
-        CAST(:answer_options AS integer[])
-    ) WITH ORDINALITY AS a(response_id, item_id, option_id, n)
-    ORDER BY a.n
-), new_comments AS (
-    INSERT INTO comment (id, survey_id, branch_id, text, is_test)
-    SELECT c.id, :survey_id, :branch_id, c.text, :is_test
-    FROM unnest(CAST(:comment_ids AS uuid[]), CAST(:comment_texts AS text[]))
-        WITH ORDINALITY AS c(id, text, n)
-    ORDER BY c.n
-), answer_counts AS (
-    INSERT INTO answer_tally
-        (survey_id, branch_id, category_id, item_id, option_id, is_complete, count)
-    SELECT :survey_id, :branch_id, :category_id, t.item_id, t.option_id, t.is_complete, t.count
-    FROM unnest(
-        CAST(:tally_items AS integer[]), CAST(:tally_options AS integer[]),
-        CAST(:tally_complete AS boolean[]), CAST(:tally_counts AS integer[])
-    ) WITH ORDINALITY AS t(item_id, option_id, is_complete, count, n)
-    ORDER BY t.n
-    ON CONFLICT (survey_id, branch_id, category_id, item_id, option_id, is_complete)
-    DO UPDATE SET count = answer_tally.count + excluded.count
-), total_counts AS (
-    INSERT INTO total_tally (survey_id, branch_id, category_id, total, count)
-    SELECT :survey_id, :branch_id, :category_id, t.total, t.count
-    FROM unnest(CAST(:totals AS double precision[]), CAST(:total_counts AS integer[]))
-        WITH ORDINALITY AS t(total, count, n)
-    ORDER BY t.n
-    ON CONFLICT (survey_id, branch_id, category_id, total)
-    DO UPDATE SET count = total_tally.count + excluded.count
-)
-INSERT INTO respondent_tally (survey_id, branch_id, category_id, source, count)
-VALUES (:survey_id, :branch_id, :category_id, :source, :respondents)
-ON CONFLICT (survey_id, branch_id, category_id, source)
-DO UPDATE SET count = respondent_tally.count + excluded.count
-"""
-)
-
-
-def _postgres_parameters(rows: _Rows) -> dict:
-    """The parameters of :data:`_POSTGRES_BATCH`: one array per column."""
-    first = rows.responses[0]
-    return {
-        "survey_id": first["survey_id"],
-        "branch_id": first["branch_id"],
-        "category_id": first["category_id"],
-        "day": first["submitted_on"],
-        "source": str(first["source"]),
-        "is_test": first["is_test"],
-        "response_ids": [r["id"] for r in rows.responses],
-        "answer_responses": [a["response_id"] for a in rows.answers],
-        "answer_items": [a["item_id"] for a in rows.answers],
-        "answer_options": [a["option_id"] for a in rows.answers],
-        "comment_ids": [c["id"] for c in rows.comments],
-        "comment_texts": [c["text"] for c in rows.comments],
-        "tally_items": [t["item_id"] for t in rows.answer_counts],
-        "tally_options": [t["option_id"] for t in rows.answer_counts],
-        "tally_complete": [t["is_complete"] for t in rows.answer_counts],
-        "tally_counts": [t["count"] for t in rows.answer_counts],
-        "totals": [t["total"] for t in rows.total_counts],
-        "total_counts": [t["count"] for t in rows.total_counts],
-        "respondents": rows.respondents["count"],
-    }
-
-
-@functools.cache
-def _upsert(table: Table, dialect: str):
-    """``INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` for
-    ``table``, built once per process (building it costs more than running it)."""
-    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
-    statement = insert_(table)
-    return statement.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
-
-
-def _increment(model, rows: list[dict]) -> None:
-    """Upsert ``count = count + row count`` for each row (INSERT … ON CONFLICT DO UPDATE)."""
-    session = db.session
-    session.execute(_upsert(model.__table__, session.get_bind().dialect.name), rows)
 
 
 # --------------------------------------------------------------------------- mixing

@@ -12,7 +12,7 @@ the ballot box's key, so neither the database nor what remains of a deleted draf
 read without ``SECRET_KEY``.
 
 Rows are stored as the cells of a ballots file (``branch`` code, ``category`` key, one option key
-per item key, optional ``comment``), so :func:`survey.services.imports.parse_ballots` checks
+per item key, optional ``comment``), so :func:`survey.services.paper_ballots.parse_ballots` checks
 keyed, uploaded and resolved ballots by the same rules as ``import-responses``.
 """
 
@@ -30,13 +30,10 @@ from sqlalchemy import delete, select
 from survey.db import db
 from survey.models import BallotDraft, Survey, User
 from survey.services import audit, ballot_box
-from survey.services.imports import (
+from survey.services.imports import Problem, Rejected, Row, Table
+from survey.services.paper_ballots import (
     COMMENT_COLUMN,
     Ballot,
-    Problem,
-    Rejected,
-    Row,
-    Table,
     ballot_columns,
     parse_ballots,
     record_paper_ballots,

@@ -98,27 +98,19 @@ def _read_members(table: Table, row, columns: list[str]) -> tuple[list, list]:
     return found, problems
 
 
-def plan_branches(table: Table) -> BranchPlan:
-    """Check a branches table against the database and list what applying it would change."""
-    plan = BranchPlan()
-    members_columns = _members_columns(table.header)
-    plan.problems += table.check_header(
-        ["code", "name", "parent", *members_columns], ["code", "name"]
-    )
+def _header_problems(table: Table, members_columns: list[str]) -> list[Problem]:
+    """Problems of the header: missing or unknown columns, members columns with no key."""
+    problems = table.check_header(["code", "name", "parent", *members_columns], ["code", "name"])
     for column in members_columns:
         if not _CATEGORY_KEY.fullmatch(_members_key(column)):
             message = _('"%(column)s" names no category key', column=column)
-            plan.problems.append(Problem(table.source, table.header_line, column, message))
-    if plan.problems:
-        return plan
-    plan.problems += table.extra_cells()
-    if not table.rows:
-        plan.problems.append(Problem(table.source, None, None, _("the file lists no branches")))
-    plan.sets_parents = "parent" in table.header
-    existing = list(db.session.scalars(select(Branch)))
-    code_of = {b.id: b.code for b in existing}
-    by_code = {b.code: b for b in existing}
+            problems.append(Problem(table.source, table.header_line, column, message))
+    return problems
 
+
+def _checked_rows(table: Table, plan: BranchPlan, members_columns: list[str]):
+    """The rows without problems of their own, as (line, code, name, parent), with each
+    code's members and the line where each code first appears; problems go to ``plan``."""
     first_line: dict[str, int] = {}
     rows = []
     members: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -132,11 +124,12 @@ def plan_branches(table: Table) -> BranchPlan:
         if not row_problems:
             rows.append((row.line, code, name, parent))
             members[code] = tuple(sorted(found))
+    return rows, members, first_line
 
-    # Parents after the import: the database's, overridden by the file's.
-    parents = {b.code: code_of.get(b.parent_id) for b in existing}
-    for _line, code, _name, parent in rows:
-        parents[code] = parent if plan.sets_parents else parents.get(code)
+
+def _parent_problems(table, rows, parents, first_line, by_code) -> list[Problem]:
+    """Parents that are the branch itself, unknown, or close a loop (after the import)."""
+    problems = []
     for line, code, _name, parent in rows:
         if parent is None:
             continue
@@ -148,11 +141,12 @@ def plan_branches(table: Table) -> BranchPlan:
         elif _in_cycle(code, parents):
             message = _('parent "%(code)s" makes a loop of branches', code=parent)
         if message:
-            plan.problems.append(Problem(table.source, line, "parent", message))
-    if plan.problems:
-        plan.problems.sort(key=Problem.order)
-        return plan
+            problems.append(Problem(table.source, line, "parent", message))
+    return problems
 
+
+def _plan_changes(plan: BranchPlan, rows, members, parents, by_code, code_of) -> None:
+    """Sort the checked rows into branches to add, to change, and unchanged."""
     known = _known_members()
     for line, code, name, parent in rows:
         branch = by_code.get(code)
@@ -160,16 +154,13 @@ def plan_branches(table: Table) -> BranchPlan:
             plan.to_add.append(BranchChange(line, code, name, parent, members=members[code]))
             continue
         old_parent = code_of.get(branch.parent_id)
-        before = known.get(branch.id, {})
-        after = tuple(sorted({**before, **dict(members[code])}.items()))
-        if (
-            branch.name == name
-            and old_parent == parents[code]
-            and after == tuple(sorted(before.items()))
-        ):
+        before = tuple(sorted(known.get(branch.id, {}).items()))
+        after = tuple(sorted({**dict(before), **dict(members[code])}.items()))
+        if branch.name == name and old_parent == parents[code] and after == before:
             plan.unchanged += 1
-        else:
-            change = BranchChange(
+            continue
+        plan.to_change.append(
+            BranchChange(
                 line,
                 code,
                 name,
@@ -177,9 +168,35 @@ def plan_branches(table: Table) -> BranchPlan:
                 branch.name,
                 old_parent,
                 members=members[code],
-                old_members=tuple(sorted(before.items())),
+                old_members=before,
             )
-            plan.to_change.append(change)
+        )
+
+
+def plan_branches(table: Table) -> BranchPlan:
+    """Check a branches table against the database and list what applying it would change."""
+    plan = BranchPlan()
+    members_columns = _members_columns(table.header)
+    plan.problems += _header_problems(table, members_columns)
+    if plan.problems:
+        return plan
+    plan.problems += table.extra_cells()
+    if not table.rows:
+        plan.problems.append(Problem(table.source, None, None, _("the file lists no branches")))
+    plan.sets_parents = "parent" in table.header
+    existing = list(db.session.scalars(select(Branch)))
+    code_of = {b.id: b.code for b in existing}
+    by_code = {b.code: b for b in existing}
+    rows, members, first_line = _checked_rows(table, plan, members_columns)
+    # Parents after the import: the database's, overridden by the file's.
+    parents = {b.code: code_of.get(b.parent_id) for b in existing}
+    for _line, code, _name, parent in rows:
+        parents[code] = parent if plan.sets_parents else parents.get(code)
+    plan.problems += _parent_problems(table, rows, parents, first_line, by_code)
+    if plan.problems:
+        plan.problems.sort(key=Problem.order)
+        return plan
+    _plan_changes(plan, rows, members, parents, by_code, code_of)
     return plan
 
 

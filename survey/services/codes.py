@@ -39,8 +39,6 @@ from survey.services import audit
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 GROUPS = 3
 GROUP_SIZE = 5
-#: Entropy of one code, in bits.
-BITS = GROUPS * GROUP_SIZE * 4.954  # log2(31)
 
 
 def generate_code() -> str:

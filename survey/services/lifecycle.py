@@ -36,7 +36,7 @@ from survey.models import (
 )
 from survey.refusals import Conflict
 from survey.services import audit, ballot_box
-from survey.services.responses import delete_responses
+from survey.services.recount import delete_responses
 
 
 @dataclass(frozen=True, slots=True)

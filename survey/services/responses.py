@@ -1,5 +1,5 @@
-"""The respondent's operations: checking a code, and submitting answers with a code or an open
-link; and the office's recount of a survey's results.
+"""The respondent's operations: checking a code, opening an open link, and submitting answers
+with a code or an open link. (The office's recount of results: :mod:`survey.services.recount`.)
 
 A submission never writes the results: it uses the code and drops the sealed ballot into the
 ballot box in one short transaction (:mod:`survey.services.ballot_box`), and a mix counts it
@@ -20,14 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import (
-    Float,
-    Integer,
-    Numeric,
     bindparam,
-    cast,
-    delete,
-    func,
-    insert,
     literal,
     select,
     true,
@@ -38,19 +31,12 @@ from survey.db import db
 from survey.models import (
     Access,
     AccessCode,
-    Answer,
-    AnswerTally,
     Branch,
     CodeBatch,
-    Comment,
-    RespondentTally,
-    Response,
-    ScaleOption,
     Source,
     Survey,
     SurveyState,
     Throttle,
-    TotalTally,
 )
 from survey.refusals import Conflict, Forbidden, NotFound, TooManyAttempts
 from survey.services import ballot_box, throttle
@@ -273,11 +259,12 @@ def submit_with_code(
     """Use the code and drop its sealed ballot into the box, atomically: both, or neither.
 
     The code is consumed with a conditional UPDATE checked by what it returns, which stays correct
-    when many requests race on one code (check-then-update stored 7× too many in the brief's
-    test). ``survey`` is the questionnaire the answers were checked against, if already read.
-    The ballot is stored only if the survey is still open, read by the statement that stores it
-    (after the survey lock): one closed in the meantime refuses the answer, and the rollback
-    leaves the code unused. The ballot is acknowledged once this transaction commits; a mix of
+    when many requests race on one code (a check, then an update, stores several answers per
+    code under the race in ``tests/survey/test_race.py``). ``survey`` is the questionnaire the
+    answers were checked against, if already read. The ballot is stored only if the survey is
+    still open, read by the statement that stores it (after the survey lock): one closed in the
+    meantime refuses the answer, and the rollback leaves the code unused. The ballot is
+    acknowledged once this transaction commits; a mix of
     its group may follow in a transaction of its own.
     """
     if survey is None:
@@ -361,98 +348,6 @@ def _mix_after_submission(survey: Questionnaire, group: Group) -> None:
         ballot_box.mix_group(survey, group)
     except Exception:  # noqa: BLE001 - the answer is safe in the box; the next mix retries
         current_app.logger.exception("Mixing the ballot box failed; its ballots stay sealed.")
-
-
-def delete_responses(survey: Survey, only_test: bool = False) -> int:
-    """Delete a survey's counted responses and comments (all, or the test ones) and rebuild its
-    tallies, inside the caller's transaction."""
-    session = db.session
-    condition = [Response.survey_id == survey.id]
-    comment_condition = [Comment.survey_id == survey.id]
-    if only_test:
-        condition.append(Response.is_test.is_(True))
-        comment_condition.append(Comment.is_test.is_(True))
-    ids = select(Response.id).where(*condition)
-    session.execute(delete(Answer).where(Answer.response_id.in_(ids)))
-    removed = session.execute(delete(Response).where(*condition)).rowcount
-    session.execute(delete(Comment).where(*comment_condition))
-    rebuild_tallies(survey)
-    return removed
-
-
-def rebuild_tallies(survey: Survey) -> None:
-    """Recount a survey's tallies from its answer rows (after deletions, or to verify them).
-
-    Set-based: three ``INSERT … SELECT … GROUP BY`` statements, so a million responses are
-    recounted inside the database instead of being loaded one by one. A per-response subquery
-    gives each response's number of answers (complete = every item answered) and its total score.
-    """
-    session = db.session
-    for model in (AnswerTally, TotalTally, RespondentTally):
-        session.execute(delete(model).where(model.survey_id == survey.id))
-    item_count = len(survey.items)
-    total = func.sum(ScaleOption.weight)
-    if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL has round(numeric, int) only; the tallies keep Python's round(total, 6).
-        total = cast(func.round(cast(total, Numeric), 6), Float)
-    else:
-        total = func.round(total, 6)
-    per_response = (
-        select(
-            Answer.response_id.label("response_id"),
-            (func.count() == item_count).label("is_complete"),
-            total.label("total"),
-        )
-        .join(Response, Response.id == Answer.response_id)
-        .join(ScaleOption, ScaleOption.id == Answer.option_id)
-        .where(Response.survey_id == survey.id)
-        .group_by(Answer.response_id)
-        .subquery()
-    )
-    survey_id = literal(survey.id, Integer)
-    answers = (
-        select(
-            survey_id,
-            Response.branch_id,
-            Response.category_id,
-            Answer.item_id,
-            Answer.option_id,
-            per_response.c.is_complete,
-            func.count(),
-        )
-        .select_from(Answer)
-        .join(Response, Response.id == Answer.response_id)
-        .join(per_response, per_response.c.response_id == Answer.response_id)
-        .where(Response.survey_id == survey.id)
-        .group_by(
-            Response.branch_id,
-            Response.category_id,
-            Answer.item_id,
-            Answer.option_id,
-            per_response.c.is_complete,
-        )
-    )
-    totals = (
-        select(
-            survey_id, Response.branch_id, Response.category_id, per_response.c.total, func.count()
-        )
-        .select_from(per_response)
-        .join(Response, Response.id == per_response.c.response_id)
-        .where(per_response.c.is_complete)
-        .group_by(Response.branch_id, Response.category_id, per_response.c.total)
-    )
-    respondents = (
-        select(survey_id, Response.branch_id, Response.category_id, Response.source, func.count())
-        .where(Response.survey_id == survey.id)
-        .group_by(Response.branch_id, Response.category_id, Response.source)
-    )
-    group = ("survey_id", "branch_id", "category_id")
-    for model, query, columns in (
-        (AnswerTally, answers, (*group, "item_id", "option_id", "is_complete", "count")),
-        (TotalTally, totals, (*group, "total", "count")),
-        (RespondentTally, respondents, (*group, "source", "count")),
-    ):
-        session.execute(insert(model).from_select(list(columns), query))
 
 
 def resolve_answers(

@@ -30,6 +30,7 @@ from survey.models import (
 )
 from survey.refusals import Conflict, Invalid
 from survey.services import audit
+from survey.services.definition_yaml import parse_definition
 from survey.services.definitions import (
     CategoryDef,
     ItemDef,
@@ -37,11 +38,10 @@ from survey.services.definitions import (
     SurveyDefinition,
     apply_definition,
     definition_of,
-    parse_definition,
 )
 from survey.services.imports import Rejected
 
-#: Where the questionnaires of the domain brief are kept as YAML definitions.
+#: Where the questionnaires of the 2005 campaign (the demo) are kept as YAML definitions.
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 #: Source name of changes made in the browser, shown in problems and audit entries.
@@ -85,7 +85,7 @@ class Template:
 
 
 def templates() -> list[Template]:
-    """The questionnaires of the domain brief (``survey/demo/*.yaml``) that parse cleanly."""
+    """The questionnaires of the 2005 campaign (``survey/demo/*.yaml``) that parse cleanly."""
     found = []
     for path in sorted(TEMPLATE_DIR.glob("*.yaml")):
         definition, problems = parse_definition(path.read_text(encoding="utf-8"), path.name)

@@ -1,7 +1,8 @@
 """Back-off after repeated failures (password guessing, code guessing), shared by all workers.
 
 Counters live in the ``throttle`` table, not in process memory: a per-worker limiter with
-``gunicorn -w 5`` let 25 of 100 guesses through a limit of 5 (security brief). Keys are keyed
+``gunicorn -w 5`` would let 5 × the limit through (one count per worker;
+``tests/survey/test_backoff_workers.py`` runs several workers). Keys are keyed
 hashes, so a client address is never stored in the clear, and only failed attempts are counted.
 
 A client address is kept as a *short* keyed hash: 16 bits, so every key stands for about 65,536

@@ -7,10 +7,10 @@ import pytest
 from analytics import ChiSquare, alpha_band, funnel
 
 
-def test_z_values_equal_r_qnorm():
-    # R: qnorm(0.975) = 1.959963984540054, qnorm(0.999) = 3.090232306167813
-    assert funnel.z_of(0.95) == pytest.approx(1.959963984540054, abs=1e-12)
-    assert funnel.z_of(0.998) == pytest.approx(3.090232306167813, abs=1e-12)
+def test_limits_use_r_qnorm():
+    # R: p ± qnorm(0.975)·sqrt(p(1 − p)/n) and qnorm(0.999) = 3.090232306167813
+    assert funnel.limits(0.5, 100, 0.95)[1] == pytest.approx(0.5 + 1.959963984540054 * 0.05)
+    assert funnel.limits(0.5, 100, 0.998)[0] == pytest.approx(0.5 - 3.090232306167813 * 0.05)
 
 
 def test_limits_formula_and_clipping():

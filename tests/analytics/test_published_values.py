@@ -1,4 +1,4 @@
-"""Published values (STATISTICS.md) reproduced to the precision they were published with."""
+"""Published values from the literature, reproduced to the precision they were published with."""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ from survey.auth.access import SESSION_KEY
 from survey.models import User
 from survey.services.own_account import open_session
 
-#: The 21 party branches of the domain brief, as an import file would list them.
+#: The 21 party branches of the 2005 campaign, as an import file would list them.
 BRANCHES_21 = [(f"b{n:02d}", f"第{n}黨支部") for n in range(1, 22)]
 
 
 def sign_in_as(client, user: User) -> None:
-    """Sign ``client`` in as ``user`` without the login form (as the brief's tests do)."""
+    """Sign ``client`` in as ``user`` without the login form (the form has tests of its own)."""
     with client.session_transaction() as session:
         session[SESSION_KEY] = open_session(user)
 

@@ -1,7 +1,7 @@
 """Back-off holds across gunicorn workers: counters live in the database, not in a worker.
 
-A per-worker limiter with ``gunicorn -w 5`` let 25 of 100 guesses through a limit of 5 (security
-brief). Here a live server runs 3 workers; its access log (test only: worker pid, status, method
+A per-worker limiter with ``gunicorn -w 5`` would let five times the limit through. Here a live
+server runs 3 workers; its access log (test only: worker pid, status, method
 and path, nothing about the client) shows which worker answered each attempt. After the limit,
 every further attempt is refused with 429 whichever worker answers, and no more attempts than
 the limit got a real answer.

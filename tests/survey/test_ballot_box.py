@@ -37,7 +37,7 @@ from survey.models import (
     SurveyState,
     Throttle,
 )
-from survey.services import ballot_box, throttle
+from survey.services import ballot_box, ballot_seal, throttle
 from survey.services.ballot_box import BoxUnreadable, Group
 from survey.services.codes import code_hash
 from survey.services.lifecycle import change_state
@@ -74,7 +74,7 @@ def test_sealed_ballots_are_unreadable_and_all_of_one_size(app, box_survey):
     rows = db.session.scalars(select(SealedBallot)).all()
     assert len(rows) == 3
     assert len({len(row.sealed) for row in rows}) == 1, "a ballot's length would show its content"
-    expected = 1 + ballot_box.NONCE_BYTES + ballot_box.padded_size(survey) + 16
+    expected = 1 + ballot_seal.NONCE_BYTES + ballot_seal.padded_size(survey) + 16
     assert len(rows[0].sealed) == expected
     for row in rows:
         assert b"short" not in row.sealed and ("意" * 3).encode() not in row.sealed
@@ -88,13 +88,13 @@ def test_a_ballot_cannot_be_moved_to_another_group(app, box_survey):
     answer(survey, codes["member"][0])
     row = db.session.scalars(select(SealedBallot)).one()
     member = Group(survey.id, branch.id, row.category_id, Source.WEB)
-    assert ballot_box.unseal(member, row.sealed).answers
+    assert ballot_seal.unseal(member, row.sealed).answers
     public = Group(survey.id, branch.id, survey.category("public").id, Source.WEB)
     with pytest.raises(BoxUnreadable):
-        ballot_box.unseal(public, row.sealed)
+        ballot_seal.unseal(public, row.sealed)
     paper = Group(survey.id, branch.id, row.category_id, Source.PAPER)
     with pytest.raises(BoxUnreadable):
-        ballot_box.unseal(paper, row.sealed)
+        ballot_seal.unseal(paper, row.sealed)
 
 
 def test_a_key_that_does_not_fit_loses_nothing(app, runner, box_survey):

@@ -23,7 +23,7 @@ from survey.models import (
     SurveyKind,
     SurveyState,
 )
-from survey.services.definitions import export_definition, parse_definition
+from survey.services.definition_yaml import export_definition, parse_definition
 from tests.helpers.results import record_response
 from tests.survey.dbstate import snapshot
 

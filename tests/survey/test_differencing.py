@@ -24,8 +24,8 @@ from survey.db import db
 from survey.models import Branch, ResultsVisibility, SurveyState
 from survey.services import ballot_box
 from survey.services.definitions import apply_definition, definition_of
-from survey.services.imports import Ballot, record_paper_ballots
 from survey.services.lifecycle import change_state
+from survey.services.paper_ballots import Ballot, record_paper_ballots
 from survey.services.report_counts import report_branches, survey_counts
 from survey.services.responses import submit_with_code
 from tests.helpers.results import report_dict

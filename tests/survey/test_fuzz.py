@@ -355,7 +355,7 @@ def _plausible(world: World) -> list[str]:
 
 
 def _fixed_attacks(form: Form | None) -> list[Attack]:
-    """The cases of the brief that every route gets, whatever hypothesis draws.
+    """The hostile cases that every route gets, whatever hypothesis draws.
 
     The base is the form as its page shows it (first choice of every radio group and select),
     so that one hostile field at a time reaches the code behind the validation.

@@ -24,8 +24,9 @@ from survey.models import (
     Source,
     SurveyState,
 )
-from survey.services.imports import Table, parse_ballots, read_table
+from survey.services.imports import Table, read_table
 from survey.services.lifecycle import change_state
+from survey.services.paper_ballots import parse_ballots
 from tests.helpers.results import sealed_ballots
 from tests.survey.dbstate import snapshot
 

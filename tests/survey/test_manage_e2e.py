@@ -54,7 +54,7 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     sign_in_as(web, admin)
     web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
-    # A campaign, then a survey from the evaluation template of the domain brief.
+    # A campaign, then a survey from the evaluation template (the 2005 campaign's).
     csrf = token(web)
     response = web.post(
         "/manage/campaigns/new", data={"csrf_token": csrf, "slug": "xjx", "title": "先進性教育"}

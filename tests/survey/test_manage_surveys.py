@@ -20,7 +20,8 @@ from survey.models import (
     Survey,
     SurveyState,
 )
-from survey.services.definitions import definition_of, load_definition, parse_definition
+from survey.services.definition_yaml import load_definition, parse_definition
+from survey.services.definitions import definition_of
 from survey.services.responses import CodeAlreadyUsed, UnknownCode, check_code, submit_with_code
 from tests.helpers.results import received, sealed_ballots
 from tests.survey.dbstate import snapshot
@@ -152,7 +153,7 @@ def test_template_copy_and_export_round_trip(admin, make_survey, tmp_path):
     assert not load_definition(text, "manyidu.yaml").changed
 
 
-def test_templates_of_the_domain_brief_are_offered(admin, make_survey):
+def test_the_demo_questionnaires_are_offered_as_templates(admin, make_survey):
     make_survey("pingyi", state=SurveyState.DRAFT)
     page = admin.get("/manage/surveys/new").get_data(as_text=True)
     assert "Template: 分析評議階段測評表" in page

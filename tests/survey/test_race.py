@@ -25,7 +25,8 @@ from survey.models import (
 )
 from survey.services import throttle
 from survey.services.lifecycle import change_state
-from survey.services.responses import CodeAlreadyUsed, rebuild_tallies, submit_with_code
+from survey.services.recount import rebuild_tallies
+from survey.services.responses import CodeAlreadyUsed, submit_with_code
 from tests.helpers.results import received
 
 THREADS = 16

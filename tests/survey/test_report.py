@@ -26,11 +26,10 @@ from survey.models import (
     TotalTally,
 )
 from survey.services.codes import mint_batch
+from survey.services.recount import delete_responses, rebuild_tallies
 from survey.services.report import ResultsSealed, comments
 from survey.services.report_counts import survey_counts
 from survey.services.responses import (
-    delete_responses,
-    rebuild_tallies,
     submit_with_code,
 )
 from survey.services.turnout import survey_turnout, turnout
@@ -185,7 +184,7 @@ def test_report_figures_match_the_answers(make_survey, make_branch):
     assert cell["score_mean"] == pytest.approx((400 + 240 + 120 + 0) / 10)
 
 
-def test_suppression_example_of_the_brief(make_survey, make_branch):
+def test_suppression_worked_example(make_survey, make_branch):
     """k = 5; branches of 50, 40, 3, 22, 0, 9 and 70: the 3 and (complementary) the 9 hidden."""
     survey = make_survey("example", items=1, state=SurveyState.CLOSED)
     sizes = {"b1": 50, "b2": 40, "b3": 3, "b4": 22, "b5": 0, "b6": 9, "b7": 70}

@@ -27,6 +27,19 @@ TALLIES = ('answer_tally', 'total_tally', 'respondent_tally')
 
 def upgrade() -> None:
     bind = op.get_bind()
+    _survey_and_audit_columns()
+    _create_tables()
+    _store_drafts_sealed(bind)
+    if bind.dialect.name == 'sqlite':
+        for name in TALLIES:
+            with op.batch_alter_table(
+                name, recreate='always', table_kwargs={'sqlite_with_rowid': False}
+            ):
+                pass
+
+
+def _survey_and_audit_columns() -> None:
+    """The threshold's new floor, ``survey.is_published`` and ``audit_entry.is_flagged``."""
     op.execute("UPDATE survey SET threshold = 3 WHERE threshold < 3")
     with op.batch_alter_table('survey') as batch_op:
         batch_op.drop_constraint('threshold_positive', type_='check')
@@ -43,6 +56,9 @@ def upgrade() -> None:
             sa.Column('is_flagged', sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
+
+def _create_tables() -> None:
+    """The ballot box, branch members and server-side sessions."""
     op.create_table('sealed_ballot',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('survey_id', sa.Integer(), nullable=False),
@@ -73,19 +89,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_user_session_user_id'), 'user_session', ['user_id'], unique=False)
 
+
+def _store_drafts_sealed(bind) -> None:
+    """Replace the drafts' clear payload by a sealed one."""
     with op.batch_alter_table('ballot_draft') as batch_op:
         batch_op.add_column(sa.Column('sealed_payload', sa.LargeBinary(), nullable=True))
     _seal_drafts(bind)
     with op.batch_alter_table('ballot_draft') as batch_op:
         batch_op.drop_column('payload')
         batch_op.alter_column('sealed_payload', existing_type=sa.LargeBinary(), nullable=False)
-
-    if bind.dialect.name == 'sqlite':
-        for name in TALLIES:
-            with op.batch_alter_table(
-                name, recreate='always', table_kwargs={'sqlite_with_rowid': False}
-            ):
-                pass
 
 
 def _seal_drafts(bind) -> None:
@@ -94,7 +106,7 @@ def _seal_drafts(bind) -> None:
     if not rows:
         return
     from survey.services.ballot_drafts import SEALED_AS
-    from survey.services.ballot_box import seal_bytes
+    from survey.services.ballot_seal import seal_bytes
 
     for draft_id, payload in rows:
         bind.execute(
