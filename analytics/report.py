@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics._util import as_counts, check_confidence
+from analytics._util import as_counts, check_confidence, z_value
 from analytics.omnibus import (
     ChiSquare,
     KruskalWallis,
@@ -56,7 +56,7 @@ from analytics.proportions import (
 from analytics.reliability import cronbach_alpha
 from analytics.scores import mean_intervals
 from analytics.suppression import suppressed
-from analytics.weighting import Weighted, post_stratified, stratum_shares
+from analytics.weighting import Weighted, shares_of, weight_arrays, weighted_rate
 
 #: Branch statuses.
 SHOWN = "shown"
@@ -359,48 +359,84 @@ def _by_value(cells: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
     return cells @ one_hot
 
 
-def _composite_rate(cells: np.ndarray, scale: Scale) -> float | None:
-    """Mean over answered items of the favourable rate of an (items, options) table."""
+def _composite_rates(cells: np.ndarray, scale: Scale) -> np.ndarray:
+    """Mean over answered items of the favourable rate of each (…, items, options) table,
+    NaN where no item was answered. Unanswered items add an exact 0 in their own place, so a
+    table whose items were all answered gets the very mean of its rates."""
     n = cells.sum(axis=-1)
     answered = n > 0
-    if not answered.any():
-        return None
-    fav = cells[:, np.asarray(scale.favourable, dtype=bool)].sum(axis=-1)
-    return float((fav[answered] / n[answered]).mean())
+    fav = cells[..., np.asarray(scale.favourable, dtype=bool)].sum(axis=-1)
+    rates = np.divide(fav, n, out=np.zeros(n.shape), where=answered)
+    count = answered.sum(axis=-1)
+    return np.divide(rates.sum(axis=-1), count, out=np.full(count.shape, np.nan), where=count > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Weighting:
+    """The category weights of a survey, checked once: which categories have one, its value,
+    and z for the intervals (see :func:`analytics.weighting.weighted_rate`)."""
+
+    given: np.ndarray
+    values: np.ndarray
+    z: float
+
+    @classmethod
+    def of(cls, counts: SurveyCounts, confidence: float) -> _Weighting | None:
+        """None when no category has a weight: composites are then not post-stratified."""
+        if all(w is None for w in counts.category_weights):
+            return None
+        given, values = weight_arrays(counts.category_weights)
+        return cls(given, values, z_value(confidence))
+
+
+def _weighted_composite(
+    category_rates: np.ndarray,
+    category_cells: np.ndarray,
+    category_respondents: np.ndarray,
+    hidden_categories: np.ndarray,
+    scale: Scale,
+    weighting: _Weighting,
+) -> Weighted:
+    """A branch's post-stratified rate; suppressed categories are pooled into one stratum."""
+    # A category whose respondents skipped every item has no rate and enters no stratum.
+    sizes = np.where(np.isfinite(category_rates), category_respondents, 0)
+    shares = shares_of(sizes, weighting.given, weighting.values)
+    if shares is None:
+        return Weighted(None, None, None, None)
+    shown = ~hidden_categories
+    rates, strata_sizes, strata_shares = category_rates[shown], sizes[shown], shares[shown]
+    if hidden_categories.any():
+        pooled = _composite_rates(category_cells[hidden_categories].sum(axis=0), scale)
+        rates = np.append(rates, pooled)
+        strata_sizes = np.append(strata_sizes, sizes[hidden_categories].sum())
+        strata_shares = np.append(strata_shares, float(shares[hidden_categories].sum()))
+    return weighted_rate(
+        rates, strata_sizes, np.ones(rates.size, dtype=bool), strata_shares, weighting.z
+    )
 
 
 def _composite(
     items: list[Summary],
+    category_rates: np.ndarray | None,
     category_cells: np.ndarray,
     category_respondents: np.ndarray,
     hidden_categories: np.ndarray,
-    counts: SurveyCounts,
-    confidence: float,
+    scale: Scale,
+    weighting: _Weighting | None,
 ) -> Composite:
-    """Composite of a branch; the weighted rate pools suppressed categories into one stratum."""
+    """Composite of a branch: means over items, and the post-stratified rate when weighted."""
     rates = [s.favourable_rate for s in items if s.favourable_rate is not None]
     scores = [s.score_mean for s in items if s.score_mean is not None]
     weighted = None
-    if any(w is not None for w in counts.category_weights):
-        category_rates = [_composite_rate(cell, counts.scale) for cell in category_cells]
-        # A category whose respondents skipped every item has no rate and enters no stratum.
-        answered = np.array([rate is not None for rate in category_rates], dtype=bool)
-        sizes = np.where(answered, category_respondents, 0)
-        shares = stratum_shares(sizes, counts.category_weights)
-        if shares is None:
-            weighted = Weighted(None, None, None, None)
-        else:
-            shown = ~hidden_categories
-            strata_rates = [r for r, s in zip(category_rates, shown.tolist(), strict=True) if s]
-            strata_sizes = sizes[shown].tolist()
-            strata_shares = shares[shown].tolist()
-            if hidden_categories.any():
-                strata_rates.append(
-                    _composite_rate(category_cells[hidden_categories].sum(axis=0), counts.scale)
-                )
-                strata_sizes.append(int(sizes[hidden_categories].sum()))
-                strata_shares.append(float(shares[hidden_categories].sum()))
-            weighted = post_stratified(strata_rates, strata_sizes, strata_shares, confidence)
+    if weighting is not None:
+        weighted = _weighted_composite(
+            category_rates,
+            category_cells,
+            category_respondents,
+            hidden_categories,
+            scale,
+            weighting,
+        )
     return Composite(
         favourable_rate=float(np.mean(rates)) if rates else None,
         score_mean=float(np.mean(scores)) if scores else None,
@@ -491,6 +527,8 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
     branch_respondents = counts.respondents.sum(axis=1)
     statuses, overall_suppressed = _statuses(counts)
     shown = np.array([s == SHOWN for s in statuses], dtype=bool)
+    weighting = _Weighting.of(counts, confidence)
+    category_rates = _composite_rates(counts.counts, scale) if weighting else None
 
     branch_summaries = _summaries(branch_cells, scale, confidence)
     n_branches, n_categories = counts.respondents.shape
@@ -522,11 +560,12 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
         }
         composites[b] = _composite(
             branch_summaries[b],
+            category_rates[b] if category_rates is not None else None,
             counts.counts[b],
             cat_sizes,
             hidden_mask,
-            counts,
-            confidence,
+            scale,
+            weighting,
         )
 
     rankable = {

@@ -34,17 +34,20 @@ class Weighted:
     effective_n: float | None
 
 
-def stratum_shares(
-    sizes: Sequence[int] | np.ndarray, weights: Sequence[float | None]
-) -> np.ndarray | None:
-    """Normalised stratum shares W_h; None weights keep the sample share n_h/n (Kish 1965)."""
-    n = as_counts(sizes, ndim=1)
-    if len(weights) != n.size:
-        raise ValueError(f"{n.size} strata but {len(weights)} weights")
+def weight_arrays(weights: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Checked weights as arrays: which strata have one, and its value (0 where None)."""
     given = np.array([w is not None for w in weights], dtype=bool)
     values = np.array([0.0 if w is None else float(w) for w in weights], dtype=float)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError("weights must be finite and non-negative")
+    return given, values
+
+
+def shares_of(n: np.ndarray, given: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """Normalised stratum shares W_h from sizes and checked weights (:func:`weight_arrays`);
+    a stratum without a weight keeps its sample share n_h/n (Kish 1965). None when no stratum
+    with respondents has a share. A report calls this once per branch, with the weights checked
+    once per survey."""
     present = n > 0
     if not present.any():
         return None
@@ -79,9 +82,20 @@ def post_stratified(
     defined = np.isfinite(p)
     if np.any((p[defined] < 0) | (p[defined] > 1)):
         raise ValueError("rates must lie in [0, 1]")
+    given, values = weight_arrays(weights)
+    if given.size != n.size:
+        raise ValueError(f"{n.size} strata but {given.size} weights")
+    return weighted_rate(p, n, given, values, z)
+
+
+def weighted_rate(
+    p: np.ndarray, n: np.ndarray, given: np.ndarray, values: np.ndarray, z: float
+) -> Weighted:
+    """:func:`post_stratified` of checked arrays (rates with NaN where undefined, sizes, and the
+    weights as :func:`weight_arrays` gives them), with z for the interval."""
     # A stratum without a rate (no answers) contributes no respondents to the estimate.
-    usable = np.where(defined, n, 0)
-    shares = stratum_shares(usable, weights)
+    usable = np.where(np.isfinite(p), n, 0)
+    shares = shares_of(usable, given, values)
     if shares is None:
         return Weighted(None, None, None, None)
     present = usable > 0

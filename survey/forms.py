@@ -11,6 +11,7 @@ Flask-WTF would parse the catalog file again on every request that validates a f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from babel import support
@@ -18,8 +19,11 @@ from flask import current_app, request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
-from wtforms import FileField
+from wtforms import FileField, PasswordField
 from wtforms.i18n import messages_path
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from survey.identity.passwords import MIN_LENGTH
 
 
 @cache
@@ -73,3 +77,34 @@ class SiteForm(FlaskForm):
                 [(k, v) for k, v in request.form.items(multi=True) if isinstance(k, str)]
             )
             return CombinedMultiDict((files, fields))
+
+
+@dataclass(frozen=True)
+class PasswordTexts:
+    """What a pair of new-password fields says: labels, and the messages of their checks."""
+
+    label: str
+    again: str
+    missing: str
+    too_short: str
+    missing_again: str
+    different: str
+
+
+def new_password_fields(first: str, texts: PasswordTexts) -> tuple[PasswordField, PasswordField]:
+    """A new password (at least ``MIN_LENGTH`` characters) and the same typed again: the
+    second must equal the field named ``first``."""
+    password = PasswordField(
+        texts.label,
+        validators=[
+            DataRequired(texts.missing),
+            Length(min=MIN_LENGTH, max=1000, message=texts.too_short),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH},
+    )
+    again = PasswordField(
+        texts.again,
+        validators=[DataRequired(texts.missing_again), EqualTo(first, message=texts.different)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, again

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from survey.forms import SiteForm
+from survey.forms import PasswordTexts, SiteForm, new_password_fields
 from survey.identity.passwords import MIN_LENGTH, verify_password
 
 
@@ -41,25 +41,16 @@ class PasswordForm(SiteForm):
         validators=[DataRequired(_l("Please enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(_l("Please enter a new password.")),
-            Length(
-                min=MIN_LENGTH,
-                max=1000,
-                message=_l("The new password needs at least %(min)s characters.", min=MIN_LENGTH),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH},
-    )
-    confirm_password = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(_l("Please enter the new password a second time.")),
-            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
+    new_password, confirm_password = new_password_fields(
+        "new_password",
+        PasswordTexts(
+            label=_l("New password"),
+            again=_l("New password again"),
+            missing=_l("Please enter a new password."),
+            too_short=_l("The new password needs at least %(min)s characters.", min=MIN_LENGTH),
+            missing_again=_l("Please enter the new password a second time."),
+            different=_l("The two new passwords are not the same."),
+        ),
     )
     submit = SubmitField(_l("Change password"))
 

@@ -12,7 +12,7 @@ from survey.manage import bp, views
 from survey.manage import forms as f
 from survey.manage.base import branches, current_survey, owned
 from survey.models import BallotDraft, SurveyState
-from survey.refusals import BadRequest, NotFound
+from survey.refusals import BadRequest, NotFound, Refusal
 from survey.services import ballot_drafts
 from survey.services.imports import Rejected
 from survey.services.paper_ballots import COMMENT_COLUMN, ballot_columns, read_ballots
@@ -20,6 +20,20 @@ from survey.services.paper_ballots import COMMENT_COLUMN, ballot_columns, read_b
 
 def _draft(draft_id: int) -> BallotDraft:
     return owned(db.session.get(BallotDraft, draft_id), current_survey())
+
+
+def _draft_of(draft_id: int, origin: str, refusal: type[Refusal]) -> tuple[BallotDraft, dict]:
+    """A draft of ``origin`` (keyed in the grid, or uploaded) and what it holds; a draft of the
+    other origin is answered with ``refusal``."""
+    draft = _draft(draft_id)
+    data = ballot_drafts.payload(draft)
+    if data["origin"] != origin:
+        raise refusal(
+            _("This page does not exist.")
+            if refusal is NotFound
+            else _("The request could not be understood.")
+        )
+    return draft, data
 
 
 def _to_list():
@@ -129,10 +143,7 @@ def show_draft(draft_id: int):
 def verify_ballots(draft_id: int):
     """Blind second keying: the same ballots typed again, then compared cell by cell."""
     survey = current_survey()
-    draft = _draft(draft_id)
-    data = ballot_drafts.payload(draft)
-    if data["origin"] != ballot_drafts.GRID:
-        raise NotFound(_("This page does not exist."))
+    draft, data = _draft_of(draft_id, ballot_drafts.GRID, NotFound)
     if data.get("second") is not None:
         return redirect(url_for("manage.resolve_ballots", survey_id=survey.id, draft_id=draft.id))
     expected = len(data["first"])
@@ -242,10 +253,7 @@ def resolve_ballots(draft_id: int):
 def commit_ballots(draft_id: int):
     """Store the ballots of a checked upload (an uploaded file is committed on confirmation)."""
     survey = current_survey()
-    draft = _draft(draft_id)
-    data = ballot_drafts.payload(draft)
-    if data["origin"] != ballot_drafts.UPLOAD:
-        raise BadRequest(_("The request could not be understood."))
+    draft, data = _draft_of(draft_id, ballot_drafts.UPLOAD, BadRequest)
     _checked_button()
     try:
         count = ballot_drafts.commit(g.user, survey, draft, data["first"], data.get("lines"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, g, redirect
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -61,3 +64,19 @@ def locked_message() -> str:
         "count, and the stages could no longer be compared. To ask something else, copy this "
         "survey into a new one."
     )
+
+
+def save_form(form, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]):
+    """The office's forms, one way: when ``form`` is sent and valid, ``change()`` calls the
+    service; then ``done`` is flashed and the answer is the redirect to ``to`` (or to
+    ``to(result)``). Returns ``(redirect, None)``, or ``(None, status)`` for the page shown
+    again: 200 afresh, 422 with the form's errors, or the refusal's status with its messages
+    next to the field it names."""
+    if not form.validate_on_submit():
+        return None, form_status(form)
+    try:
+        result = change()
+    except Refusal as refused:
+        return None, show_refusal(form, refused)
+    flash(done, "success")
+    return redirect(to(result) if callable(to) else to), None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from survey.db import db
 from survey.manage import bp
 from survey.manage import forms as f
-from survey.manage.base import branch_choices, branches, form_status, show_refusal
+from survey.manage.base import branch_choices, branches, form_status, save_form
 from survey.models import Branch
 from survey.refusals import BadRequest, Refusal
 from survey.services.branches import (
@@ -57,18 +57,19 @@ def _save_branch(branch: Branch | None):
     form.parent.choices = branch_choices(others, _("(none)"))
     if not form.is_submitted() and branch is not None:
         form.parent.data = branch.parent_id or 0
-    status = 200
-    if form.validate_on_submit():
-        parent = db.session.get(Branch, form.parent.data) if form.parent.data else None
-        try:
-            save_branch(branch, form.code.data.strip(), form.name.data.strip(), parent, g.user)
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Branch saved."), "success")
-            return redirect(url_for("manage.list_branches"))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/branch.html", form=form, branch=branch), status
+    done, status = save_form(
+        form,
+        lambda: save_branch(
+            branch, form.code.data.strip(), form.name.data.strip(), _parent(form), g.user
+        ),
+        _("Branch saved."),
+        url_for("manage.list_branches"),
+    )
+    return done or (render_template("manage/branch.html", form=form, branch=branch), status)
+
+
+def _parent(form) -> Branch | None:
+    return db.session.get(Branch, form.parent.data) if form.parent.data else None
 
 
 @bp.route("/branches/new", methods=["GET", "POST"])
@@ -91,22 +92,26 @@ def _branch_button(branch_id: int) -> Branch:
     return branch
 
 
+def _set_activity(branch_id: int, active: bool):
+    branch = _branch_button(branch_id)
+    set_branch_active(branch, active, user=g.user)
+    if active:
+        flash(_("Branch %(code)s is active again.", code=branch.code), "success")
+    else:
+        flash(_("Branch %(code)s deactivated.", code=branch.code), "success")
+    return redirect(url_for("manage.list_branches"))
+
+
 @bp.post("/branches/<int:branch_id>/deactivate")
 def deactivate_branch(branch_id: int):
     """Deactivate a branch: it gets no new codes; its results stay."""
-    branch = _branch_button(branch_id)
-    set_branch_active(branch, False, user=g.user)
-    flash(_("Branch %(code)s deactivated.", code=branch.code), "success")
-    return redirect(url_for("manage.list_branches"))
+    return _set_activity(branch_id, False)
 
 
 @bp.post("/branches/<int:branch_id>/activate")
 def activate_branch(branch_id: int):
     """Make a deactivated branch active again."""
-    branch = _branch_button(branch_id)
-    set_branch_active(branch, True, user=g.user)
-    flash(_("Branch %(code)s is active again.", code=branch.code), "success")
-    return redirect(url_for("manage.list_branches"))
+    return _set_activity(branch_id, True)
 
 
 @bp.post("/branches/<int:branch_id>/delete", endpoint="delete_branch")

@@ -12,7 +12,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -21,7 +20,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -30,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from survey.forms import SiteForm
+from survey.forms import PasswordTexts, SiteForm, new_password_fields
 from survey.identity.passwords import MIN_LENGTH
 from survey.models import Access, ResultsVisibility, Role, SurveyKind
 from survey.services.branches import CODE_PATTERN
@@ -401,28 +399,15 @@ class UploadBallotsForm(UploadForm):
     submit = SubmitField(_l("Check the ballots"))
 
 
-def _password_fields():
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_l("Please enter a password.")),
-            Length(
-                min=MIN_LENGTH,
-                max=1000,
-                message=_l("A password needs at least %(min)d characters.", min=MIN_LENGTH),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH},
-    )
-    confirm = PasswordField(
-        _l("Password again"),
-        validators=[
-            DataRequired(_l("Please enter the password a second time.")),
-            EqualTo("password", message=_l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    return password, confirm
+#: The texts of the password an administrator gives someone else's account.
+_PASSWORD_TEXTS = PasswordTexts(
+    label=_l("Password"),
+    again=_l("Password again"),
+    missing=_l("Please enter a password."),
+    too_short=_l("A password needs at least %(min)d characters.", min=MIN_LENGTH),
+    missing_again=_l("Please enter the password a second time."),
+    different=_l("The two passwords are not the same."),
+)
 
 
 ROLE_CHOICES = [
@@ -462,12 +447,12 @@ class NewUserForm(RoleForm):
         ],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
-    password, confirm = _password_fields()
+    password, confirm = new_password_fields("password", _PASSWORD_TEXTS)
     submit = SubmitField(_l("Create account"))
 
 
 class PasswordResetForm(SiteForm):
     """A new password chosen by an administrator for someone else's account."""
 
-    password, confirm = _password_fields()
+    password, confirm = new_password_fields("password", _PASSWORD_TEXTS)
     submit = SubmitField(_l("Set password"))

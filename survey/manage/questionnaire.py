@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from survey.manage import bp
 from survey.manage import forms as f
-from survey.manage.base import current_survey, form_status, locked_message, show_refusal
+from survey.manage.base import current_survey, locked_message, save_form
 from survey.models import Item, Survey
 from survey.refusals import BadRequest, NotFound, Refusal
 from survey.services import surveys
@@ -58,16 +58,13 @@ def edit_items():
 def add_item():
     """Append an item."""
     form = f.ItemForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            surveys.add_item(g.user, current_survey(), form.key.data.strip(), form.text.data)
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Item added."), "success")
-            return _back_to_items()
-    return _items_page(form, status)
+    done, status = save_form(
+        form,
+        lambda: surveys.add_item(g.user, current_survey(), form.key.data.strip(), form.text.data),
+        _("Item added."),
+        url_for("manage.edit_items", survey_id=current_survey().id),
+    )
+    return done or _items_page(form, 422 if status == 200 else status)
 
 
 @bp.route("/surveys/<int:survey_id>/items/<int:item_id>", methods=["GET", "POST"])
@@ -76,16 +73,14 @@ def edit_item(item_id: int):
     survey = current_survey()
     item = _item(item_id)
     form = f.ItemForm(obj=item)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            surveys.update_item(g.user, survey, item.id, form.key.data.strip(), form.text.data)
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Item saved."), "success")
-            return _back_to_items()
-    status = status if status != 200 else form_status(form)
+    done, status = save_form(
+        form,
+        lambda: surveys.update_item(g.user, survey, item.id, form.key.data.strip(), form.text.data),
+        _("Item saved."),
+        url_for("manage.edit_items", survey_id=survey.id),
+    )
+    if done:
+        return done
     return render_template(
         "manage/item.html", survey=survey, item=item, form=form, **_locking(survey)
     ), status
@@ -161,17 +156,14 @@ def edit_scale():
     """Choose a preset scale or define one (options with key, label, score and favourable)."""
     survey = current_survey()
     form = _scale_form(survey)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            surveys.set_scale(g.user, survey, _chosen_scale(form))
-        except Refusal as refused:
-            form.form_errors.extend(refused.messages)
-            status = refused.status
-        else:
-            flash(_("Scale saved."), "success")
-            return redirect(url_for("manage.show_survey", survey_id=survey.id))
-    status = status if status != 200 else form_status(form)
+    done, status = save_form(
+        form,
+        lambda: surveys.set_scale(g.user, survey, _chosen_scale(form)),
+        _("Scale saved."),
+        url_for("manage.show_survey", survey_id=survey.id),
+    )
+    if done:
+        return done
     return render_template(
         "manage/scale.html", survey=survey, form=form, **_locking(survey)
     ), status
@@ -192,24 +184,23 @@ def edit_categories():
     """Respondent categories and their weights in the composite."""
     survey = current_survey()
     form = _categories_form(survey)
-    status = 200
-    if form.validate_on_submit():
-        categories = [
-            CategoryDef(
-                row.form.key.data.strip(),
-                row.form.label.data.strip(),
-                float(row.form.weight.data) if row.form.weight.data else None,
-            )
-            for row in form.categories
-            if not row.form.is_blank()
-        ]
-        try:
-            surveys.set_categories(g.user, survey, categories)
-        except Refusal as refused:
-            form.form_errors.extend(refused.messages)
-            status = refused.status
-        else:
-            flash(_("Categories saved."), "success")
-            return redirect(url_for("manage.show_survey", survey_id=survey.id))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/categories.html", survey=survey, form=form), status
+    done, status = save_form(
+        form,
+        lambda: surveys.set_categories(g.user, survey, _chosen_categories(form)),
+        _("Categories saved."),
+        url_for("manage.show_survey", survey_id=survey.id),
+    )
+    return done or (render_template("manage/categories.html", survey=survey, form=form), status)
+
+
+def _chosen_categories(form: f.CategoriesForm) -> list[CategoryDef]:
+    """The categories typed into a submitted categories form."""
+    return [
+        CategoryDef(
+            row.form.key.data.strip(),
+            row.form.label.data.strip(),
+            float(row.form.weight.data) if row.form.weight.data else None,
+        )
+        for row in form.categories
+        if not row.form.is_blank()
+    ]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from survey.db import db
 from survey.manage import bp
 from survey.manage import forms as f
-from survey.manage.base import current_survey, form_status, locked_message, show_refusal
+from survey.manage.base import current_survey, locked_message, save_form
 from survey.models import (
     Access,
     Action,
@@ -64,17 +64,13 @@ def show_dashboard():
 def new_campaign():
     """Create a campaign."""
     form = f.CampaignForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            surveys.create_campaign(g.user, form.slug.data, form.title.data)
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Campaign created."), "success")
-            return redirect(url_for("manage.show_dashboard"))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/campaign.html", form=form, campaign=None), status
+    done, status = save_form(
+        form,
+        lambda: surveys.create_campaign(g.user, form.slug.data, form.title.data),
+        _("Campaign created."),
+        url_for("manage.show_dashboard"),
+    )
+    return done or (render_template("manage/campaign.html", form=form, campaign=None), status)
 
 
 @bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
@@ -83,11 +79,13 @@ def edit_campaign(campaign_id: int):
     campaign = get_row(Campaign, campaign_id)
     form = f.CampaignForm(obj=campaign)
     form.slug.data = campaign.slug
-    if form.validate_on_submit():
-        surveys.update_campaign(g.user, campaign, form.title.data)
-        flash(_("Campaign saved."), "success")
-        return redirect(url_for("manage.show_dashboard"))
-    return render_template("manage/campaign.html", form=form, campaign=campaign), form_status(form)
+    done, status = save_form(
+        form,
+        lambda: surveys.update_campaign(g.user, campaign, form.title.data),
+        _("Campaign saved."),
+        url_for("manage.show_dashboard"),
+    )
+    return done or (render_template("manage/campaign.html", form=form, campaign=campaign), status)
 
 
 # ---- surveys ----------------------------------------------------------------------------------
@@ -119,25 +117,20 @@ def new_survey():
         wanted = request.args.get("start", "blank")
         known = {value for value, _label in form.start.choices}
         form.start.data = wanted if wanted in known else "blank"
-    status = 200
-    if form.validate_on_submit():
-        campaign = db.session.get(Campaign, form.campaign.data)
-        try:
-            survey = surveys.create_survey(
-                g.user,
-                campaign,
-                form.slug.data,
-                form.title.data,
-                SurveyKind(form.kind.data),
-                form.start.data,
-            )
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Survey created."), "success")
-            return redirect(url_for("manage.show_survey", survey_id=survey.id))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/new_survey.html", form=form), status
+    done, status = save_form(
+        form,
+        lambda: surveys.create_survey(
+            g.user,
+            db.session.get(Campaign, form.campaign.data),
+            form.slug.data,
+            form.title.data,
+            SurveyKind(form.kind.data),
+            form.start.data,
+        ),
+        _("Survey created."),
+        lambda survey: url_for("manage.show_survey", survey_id=survey.id),
+    )
+    return done or (render_template("manage/new_survey.html", form=form), status)
 
 
 def survey_page(status: int = 200):
@@ -187,28 +180,24 @@ def edit_survey():
     """Change a survey's title and settings."""
     survey = current_survey()
     form = _settings_form(survey)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            surveys.update_settings(
-                g.user,
-                survey,
-                title=form.title.data,
-                kind=SurveyKind(form.kind.data),
-                access=Access(form.access.data),
-                threshold=form.threshold.data,
-                results=ResultsVisibility(form.results.data),
-                comments=form.comments.data,
-                comment_max_length=form.comment_max_length.data,
-                min_rank_respondents=form.min_rank_respondents.data,
-            )
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Settings saved."), "success")
-            return redirect(url_for("manage.show_survey", survey_id=survey.id))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/settings.html", survey=survey, form=form), status
+    done, status = save_form(
+        form,
+        lambda: surveys.update_settings(
+            g.user,
+            survey,
+            title=form.title.data,
+            kind=SurveyKind(form.kind.data),
+            access=Access(form.access.data),
+            threshold=form.threshold.data,
+            results=ResultsVisibility(form.results.data),
+            comments=form.comments.data,
+            comment_max_length=form.comment_max_length.data,
+            min_rank_respondents=form.min_rank_respondents.data,
+        ),
+        _("Settings saved."),
+        url_for("manage.show_survey", survey_id=survey.id),
+    )
+    return done or (render_template("manage/settings.html", survey=survey, form=form), status)
 
 
 @bp.get("/surveys/<int:survey_id>/export.yaml")

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from survey.db import db
 from survey.manage import bp
 from survey.manage import forms as f
-from survey.manage.base import branch_choices, branches, form_status, show_refusal
+from survey.manage.base import branch_choices, branches, save_form
 from survey.models import Branch, Role, User
 from survey.refusals import BadRequest, Refusal
 from survey.services import user_admin
@@ -47,23 +47,19 @@ def list_users():
 def new_user():
     """Create an account with a first password."""
     form = _role_form(f.NewUserForm)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user_admin.create_user(
-                g.user,
-                form.username.data,
-                form.password.data,
-                Role(form.role.data),
-                _chosen_branch(form),
-            )
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Account created."), "success")
-            return redirect(url_for("manage.list_users"))
-    status = status if status != 200 else form_status(form)
-    return render_template("manage/user.html", form=form, account=None), status
+    done, status = save_form(
+        form,
+        lambda: user_admin.create_user(
+            g.user,
+            form.username.data,
+            form.password.data,
+            Role(form.role.data),
+            _chosen_branch(form),
+        ),
+        _("Account created."),
+        url_for("manage.list_users"),
+    )
+    return done or (render_template("manage/user.html", form=form, account=None), status)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -71,16 +67,14 @@ def edit_user(user_id: int):
     """Change an account's role and branch."""
     account = get_row(User, user_id)
     form = _role_form(f.RoleForm, account)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user_admin.update_user(g.user, account, Role(form.role.data), _chosen_branch(form))
-        except Refusal as refused:
-            status = show_refusal(form, refused)
-        else:
-            flash(_("Account saved."), "success")
-            return redirect(url_for("manage.list_users"))
-    status = status if status != 200 else form_status(form)
+    done, status = save_form(
+        form,
+        lambda: user_admin.update_user(g.user, account, Role(form.role.data), _chosen_branch(form)),
+        _("Account saved."),
+        url_for("manage.list_users"),
+    )
+    if done:
+        return done
     return render_template(
         "manage/user.html",
         form=form,
@@ -94,11 +88,13 @@ def reset_password(user_id: int):
     """Give an account a new password (its sessions end)."""
     account = get_row(User, user_id)
     form = f.PasswordResetForm()
-    if form.validate_on_submit():
-        user_admin.reset_password(g.user, account, form.password.data)
-        flash(_("Password of %(name)s changed.", name=account.username), "success")
-        return redirect(url_for("manage.list_users"))
-    return render_template("manage/password.html", form=form, account=account), form_status(form)
+    done, status = save_form(
+        form,
+        lambda: user_admin.reset_password(g.user, account, form.password.data),
+        _("Password of %(name)s changed.", name=account.username),
+        url_for("manage.list_users"),
+    )
+    return done or (render_template("manage/password.html", form=form, account=account), status)
 
 
 def _set_active(user_id: int, active: bool):

@@ -33,6 +33,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from survey.db import db
 from survey.errors import render_error
 from survey.i18n import current_language
+from survey.refusals import Conflict
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
 from survey.services import responses, throttle
@@ -245,15 +246,19 @@ def _remember_answered(response, slug: str) -> None:
     )
 
 
-def _already_answered_page():
-    return render_error(
-        409,
-        _(
-            "This browser has already sent an answer to this survey. To keep the results "
-            "fair, please answer only once."
-        ),
-        title=_("Already answered"),
-    )
+def _link_scope(survey_slug: str, branch_code: str) -> responses.LinkScope:
+    """What the link opens; refused when this browser has already answered the survey (the
+    signed cookie discourages a second answer; it cannot prevent one)."""
+    scope = responses.open_link(survey_slug, branch_code)
+    if scope.survey.slug in _answered_slugs():
+        raise Conflict(
+            _(
+                "This browser has already sent an answer to this survey. To keep the results "
+                "fair, please answer only once."
+            ),
+            title=_("Already answered"),
+        )
+    return scope
 
 
 def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
@@ -263,10 +268,8 @@ def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
 @bp.get("/s/<survey_slug>/<branch_code>")
 def show_link_form(survey_slug: str, branch_code: str):
     """An open-link questionnaire for one branch: no code; duplicates only discouraged."""
-    scope = responses.open_link(survey_slug, branch_code)
+    scope = _link_scope(survey_slug, branch_code)
     survey = scope.survey
-    if survey.slug in _answered_slugs():
-        return _already_answered_page()
     form = _link_form_class(survey)(formdata=None)
     return _questionnaire(
         survey, scope.branch_name, form, action=request.path, is_open_link=True, answered=False
@@ -276,10 +279,8 @@ def show_link_form(survey_slug: str, branch_code: str):
 @bp.post("/s/<survey_slug>/<branch_code>")
 def submit_link_response(survey_slug: str, branch_code: str):
     """Store an open-link answer, then remember in a signed cookie that this browser answered."""
-    scope = responses.open_link(survey_slug, branch_code)
+    scope = _link_scope(survey_slug, branch_code)
     survey = scope.survey
-    if survey.slug in _answered_slugs():
-        return _already_answered_page()
     form = _link_form_class(survey)()
     if not form.validate_on_submit():
         return _questionnaire(

@@ -169,20 +169,20 @@ _POSTGRES_BATCH = text(
 WITH new_responses AS (
     INSERT INTO response (id, survey_id, branch_id, category_id, submitted_on, source, is_test)
     SELECT r.id, :survey_id, :branch_id, :category_id, :day, :source, :is_test
-    FROM unnest(CAST(:response_ids AS uuid[])) WITH ORDINALITY AS r(id, n)
+    FROM unnest(CAST(:response_id AS uuid[])) WITH ORDINALITY AS r(id, n)
     ORDER BY r.n
 ), new_answers AS (
     INSERT INTO answer (response_id, item_id, option_id)
     SELECT a.response_id, a.item_id, a.option_id
     FROM unnest(
-        CAST(:answer_responses AS uuid[]), CAST(:answer_items AS integer[]),
-        CAST(:answer_options AS integer[])
+        CAST(:answer_response_id AS uuid[]), CAST(:answer_item_id AS integer[]),
+        CAST(:answer_option_id AS integer[])
     ) WITH ORDINALITY AS a(response_id, item_id, option_id, n)
     ORDER BY a.n
 ), new_comments AS (
     INSERT INTO comment (id, survey_id, branch_id, text, is_test)
     SELECT c.id, :survey_id, :branch_id, c.text, :is_test
-    FROM unnest(CAST(:comment_ids AS uuid[]), CAST(:comment_texts AS text[]))
+    FROM unnest(CAST(:comment_id AS uuid[]), CAST(:comment_text AS text[]))
         WITH ORDINALITY AS c(id, text, n)
     ORDER BY c.n
 ), answer_counts AS (
@@ -190,8 +190,8 @@ WITH new_responses AS (
         (survey_id, branch_id, category_id, item_id, option_id, is_complete, count)
     SELECT :survey_id, :branch_id, :category_id, t.item_id, t.option_id, t.is_complete, t.count
     FROM unnest(
-        CAST(:tally_items AS integer[]), CAST(:tally_options AS integer[]),
-        CAST(:tally_complete AS boolean[]), CAST(:tally_counts AS integer[])
+        CAST(:tally_item_id AS integer[]), CAST(:tally_option_id AS integer[]),
+        CAST(:tally_is_complete AS boolean[]), CAST(:tally_count AS integer[])
     ) WITH ORDINALITY AS t(item_id, option_id, is_complete, count, n)
     ORDER BY t.n
     ON CONFLICT (survey_id, branch_id, category_id, item_id, option_id, is_complete)
@@ -199,7 +199,7 @@ WITH new_responses AS (
 ), total_counts AS (
     INSERT INTO total_tally (survey_id, branch_id, category_id, total, count)
     SELECT :survey_id, :branch_id, :category_id, t.total, t.count
-    FROM unnest(CAST(:totals AS double precision[]), CAST(:total_counts AS integer[]))
+    FROM unnest(CAST(:total_total AS double precision[]), CAST(:total_count AS integer[]))
         WITH ORDINALITY AS t(total, count, n)
     ORDER BY t.n
     ON CONFLICT (survey_id, branch_id, category_id, total)
@@ -213,8 +213,13 @@ DO UPDATE SET count = respondent_tally.count + excluded.count
 )
 
 
+def _arrays(prefix: str, rows: list[dict], columns: tuple[str, ...]) -> dict[str, list]:
+    """One parameter per column, ``<prefix>_<column>``: the column's values in row order."""
+    return {f"{prefix}_{column}": [row[column] for row in rows] for column in columns}
+
+
 def _postgres_parameters(rows: _Rows) -> dict:
-    """The parameters of :data:`_POSTGRES_BATCH`: one array per column."""
+    """The parameters of :data:`_POSTGRES_BATCH`: the group, then one array per column."""
     first = rows.responses[0]
     return {
         "survey_id": first["survey_id"],
@@ -223,18 +228,11 @@ def _postgres_parameters(rows: _Rows) -> dict:
         "day": first["submitted_on"],
         "source": str(first["source"]),
         "is_test": first["is_test"],
-        "response_ids": [r["id"] for r in rows.responses],
-        "answer_responses": [a["response_id"] for a in rows.answers],
-        "answer_items": [a["item_id"] for a in rows.answers],
-        "answer_options": [a["option_id"] for a in rows.answers],
-        "comment_ids": [c["id"] for c in rows.comments],
-        "comment_texts": [c["text"] for c in rows.comments],
-        "tally_items": [t["item_id"] for t in rows.answer_counts],
-        "tally_options": [t["option_id"] for t in rows.answer_counts],
-        "tally_complete": [t["is_complete"] for t in rows.answer_counts],
-        "tally_counts": [t["count"] for t in rows.answer_counts],
-        "totals": [t["total"] for t in rows.total_counts],
-        "total_counts": [t["count"] for t in rows.total_counts],
+        **_arrays("response", rows.responses, ("id",)),
+        **_arrays("answer", rows.answers, ("response_id", "item_id", "option_id")),
+        **_arrays("comment", rows.comments, ("id", "text")),
+        **_arrays("tally", rows.answer_counts, ("item_id", "option_id", "is_complete", "count")),
+        **_arrays("total", rows.total_counts, ("total", "count")),
         "respondents": rows.respondents["count"],
     }
 

@@ -138,32 +138,23 @@ def _locked_problems(survey: Survey, new: SurveyDefinition, source: str) -> list
     problems = []
     if db.session.scalar(survey.has_responses_select()) is not None:
         problems += _loosening_problems(survey, old, new, source)
-        if old.items != new.items:
-            problems.append(
-                Problem(
-                    source,
-                    new.lines.get("items"),
-                    "items",
-                    _(
-                        "survey %(survey)s already has responses, so its items (keys, texts and "
-                        "order) can no longer change; create a new survey instead",
-                        survey=survey.slug,
-                    ),
-                )
-            )
-        if old.scale != new.scale:
-            problems.append(
-                Problem(
-                    source,
-                    new.lines.get("scale"),
-                    "scale",
-                    _(
-                        "survey %(survey)s already has responses, so its scale (keys, labels, "
-                        "weights and favourable options) can no longer change",
-                        survey=survey.slug,
-                    ),
-                )
-            )
+        locked = {
+            "items": _(
+                "survey %(survey)s already has responses, so its items (keys, texts and "
+                "order) can no longer change; create a new survey instead",
+                survey=survey.slug,
+            ),
+            "scale": _(
+                "survey %(survey)s already has responses, so its scale (keys, labels, "
+                "weights and favourable options) can no longer change",
+                survey=survey.slug,
+            ),
+        }
+        problems += [
+            Problem(source, new.lines.get(part), part, message)
+            for part, message in locked.items()
+            if getattr(old, part) != getattr(new, part)
+        ]
     kept = {c.key for c in new.categories}
     for category in survey.categories:
         if category.key not in kept and _category_in_use(category):

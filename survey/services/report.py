@@ -14,7 +14,10 @@ closed. The omnibus tests compare the shown branches only.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -258,6 +261,28 @@ def build_report(
     if compare is not None:
         check_comparable(survey, compare)
         check_unsealed(compare)
+    with collector_paused():
+        return _build(survey, compare, branch_id)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a report or its JSON is built.
+
+    A 1,000-branch report creates a few hundred thousand small objects (summaries, then the
+    JSON's dicts), none of them cyclic garbage; each full collection would rescan all of them,
+    which measured as more than half of the time spent building them.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(survey: Survey, compare: Survey | None, branch_id: int | None) -> Report:
     branches = report_branches(survey)
     counts = survey_counts(survey, branches)
     analysis = analyse(counts, CONFIDENCE)

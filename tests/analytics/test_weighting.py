@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import post_stratified
-from analytics.weighting import Weighted, stratum_shares
+from analytics.weighting import Weighted, shares_of, weight_arrays
 
 
 def test_hand_computed_two_strata():
@@ -35,10 +35,14 @@ def test_proportional_weights_give_the_pooled_rate_and_full_n():
 
 def test_none_weight_keeps_sample_share():
     """A None category keeps n_h/n; the weighted ones share the rest by their weights."""
-    shares = stratum_shares([25, 50, 25], [None, 1.0, 3.0])
+    shares = shares_of(np.array([25, 50, 25]), *weight_arrays([None, 1.0, 3.0]))
     assert shares.tolist() == pytest.approx([0.25, 0.75 * 0.25, 0.75 * 0.75])
-    assert stratum_shares([10, 10], [None, None]).tolist() == pytest.approx([0.5, 0.5])
-    assert stratum_shares([10, 10], [0.0, None]).tolist() == pytest.approx([0.0, 1.0])
+    assert shares_of(np.array([10, 10]), *weight_arrays([None, None])).tolist() == pytest.approx(
+        [0.5, 0.5]
+    )
+    assert shares_of(np.array([10, 10]), *weight_arrays([0.0, None])).tolist() == pytest.approx(
+        [0.0, 1.0]
+    )
 
 
 def test_empty_strata_are_renormalised_away():
