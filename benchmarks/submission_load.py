@@ -17,7 +17,7 @@ responses = acknowledged submissions = used codes, per branch and category, and 
 tallies agree with the responses.
 
 The seeding and respondent helpers here are reused by ``duplicate_storm.py`` and by the
-live-server tests (``tests/survey/test_storm.py``, ``test_crash.py``).
+live-server tests (``tests/survey/concurrency/test_storm.py``, ``test_crash.py``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -35,6 +36,7 @@ from survey.models import (
     User,
 )
 from survey.services.codes import mint_batch
+from tests.helpers.web import sign_in_as
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -304,6 +306,42 @@ def isolated_client(app: Flask) -> IsolatedClient:
 def web(app: Flask) -> IsolatedClient:
     """A browser-like client: each request in its own app context (see :class:`IsolatedClient`)."""
     return isolated_client(app)
+
+
+#: Username of the administrator the ``admin`` fixture signs in (audit entries name it).
+ADMIN_USERNAME = "office"
+
+
+@pytest.fixture
+def admin(web: IsolatedClient, make_user) -> IsolatedClient:
+    """The ``web`` client reading English pages, signed in as the administrator "office" (without
+    the login form: :func:`tests.helpers.web.sign_in_as`)."""
+    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sign_in_as(web, make_user(ADMIN_USERNAME, Role.ADMIN))
+    return web
+
+
+@pytest.fixture
+def signed_in(app: Flask, make_user) -> Callable[..., IsolatedClient]:
+    """New browsers, each signed in: ``signed_in(Role.SUPERVISOR)``, ``signed_in(Role.BRANCH_VIEWER,
+    branch=b01, username="viewer")``. Each call creates the account (named after the role unless
+    ``username`` is given; a second one of a role gets ``-2`` and so on) and returns a new
+    :class:`IsolatedClient` with its own cookies, reading English pages."""
+    taken: Counter[str] = Counter()
+
+    def factory(
+        role: Role, branch: Branch | None = None, username: str | None = None
+    ) -> IsolatedClient:
+        if username is None:
+            taken[role.value] += 1
+            number = taken[role.value]
+            username = role.value if number == 1 else f"{role.value}-{number}"
+        client = isolated_client(app)
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        sign_in_as(client, make_user(username, role, branch=branch))
+        return client
+
+    return factory
 
 
 def add_responses(

@@ -7,7 +7,7 @@ fields may be added to but never removed from: ``survey``, ``title``, ``kind``, 
 ``overall`` (``suppressed``, ``items``, ``headline``), ``branches`` (a suppressed branch carries
 only code, name, respondents, suppressed and status), ``tests``, ``reliability``,
 ``ballot_box`` and, when asked, ``comparison``. Undefined figures are null, never NaN, so
-:func:`dumps` (``allow_nan=False``) always succeeds. ``tests/survey/test_report_golden.py``
+:func:`dumps` (``allow_nan=False``) always succeeds. ``tests/survey/api/test_report_golden.py``
 holds the bytes to the recorded fixtures.
 """
 

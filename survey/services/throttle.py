@@ -2,7 +2,7 @@
 
 Counters live in the ``throttle`` table, not in process memory: a per-worker limiter with
 ``gunicorn -w 5`` would let 5 × the limit through (one count per worker;
-``tests/survey/test_backoff_workers.py`` runs several workers). Keys are keyed
+``tests/survey/concurrency/test_backoff_workers.py`` runs several workers). Keys are keyed
 hashes, so a client address is never stored in the clear, and only failed attempts are counted.
 
 A client address is kept as a *short* keyed hash: 16 bits, so every key stands for about 65,536

@@ -10,6 +10,9 @@ How the pieces fit:
   hands it to gunicorn (``--bind fd://N``), so two pytest workers never race for a port.
 - **Browser** (:func:`browser`, one per worker): Debian's ``/usr/bin/chromium``, headless;
   Playwright downloads nothing. Each test gets fresh contexts from :func:`open_context`.
+- **Waiting**: tests wait for conditions (``expect(...)``, ``wait_for_url``, an awaited event),
+  never for a fixed time; the timeouts (:data:`ACTION_TIMEOUT_MS` and the others) are long enough
+  for a loaded CI machine.
 - **Watching**: every page of every context is watched. A console error (Chromium reports CSP
   violations as console errors; an init script also reports ``securitypolicyviolation`` events),
   an uncaught exception or a 5xx response fails the test, unless the test allowed that message.
@@ -82,6 +85,19 @@ document.addEventListener("securitypolicyviolation", function (event) {
 """
 
 SERIOUS = ("serious", "critical")
+
+#: Playwright's waits, in milliseconds, sized for a loaded CI machine: at load average 8 on two
+#: cores a page load took over the 10 s these once were. A wait ends as soon as its condition
+#: holds, so only a test that is failing anyway pays for the length. Actions (click, fill, the
+#: auto-wait for an element) and navigations (goto, expect_navigation, wait_for_url) of every
+#: context:
+ACTION_TIMEOUT_MS = 60_000
+NAVIGATION_TIMEOUT_MS = 60_000
+#: How long ``expect(...)`` assertions retry (Playwright's default is 5 s), e.g. until plotly has
+#: drawn a chart.
+EXPECT_TIMEOUT_MS = 60_000
+#: Starting Chromium (Playwright's default is 30 s).
+LAUNCH_TIMEOUT_MS = 120_000
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -252,7 +268,7 @@ def live_server(tmp_path_factory) -> Iterator[Ceping]:
     # gunicorn imports the app while this process seeds the database (create_app does not touch
     # the database; the readiness probe reads the start page, which does not either).
     starting = ThreadPoolExecutor(max_workers=1)
-    started = starting.submit(server.start, timeout=120)
+    started = starting.submit(server.start)  # waits up to live_server.START_TIMEOUT
     try:
         _seed(ceping, folder)
         started.result()
@@ -275,12 +291,16 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError as error:
         unavailable(f"the playwright package cannot be imported: {error}")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=LAUNCH_TIMEOUT_MS,
         )
         yield chromium
         chromium.close()
@@ -354,7 +374,8 @@ def open_context(browser, live_server, request) -> Iterator[Callable[..., Sessio
         options.setdefault("base_url", live_server.base_url)
         options.setdefault("locale", "en-GB")
         context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         context.add_init_script(CSP_LISTENER)
         watch = Watch()
         context.on("page", watch.attach)

@@ -20,8 +20,10 @@ def test_watch_reports_csp_violations_and_script_errors(open_context, live_serve
     with pytest.raises(Exception, match="Content Security Policy|script-src"):
         page.add_script_tag(content="window.injected = true;")
     assert page.evaluate("window.injected === undefined")
-    page.evaluate("setTimeout(() => { throw new Error('deliberate failure'); }, 0)")
-    page.wait_for_timeout(100)
+    # Wait for the uncaught error itself rather than a fixed time: the watcher heard it too by
+    # then (it listens from the page's creation), and the CSP reports came before it.
+    with page.expect_event("pageerror", lambda error: "deliberate failure" in str(error)):
+        page.evaluate("setTimeout(() => { throw new Error('deliberate failure'); }, 0)")
 
     problems = "\n".join(session.watch.unexpected())
     assert "Content Security Policy" in problems or "CSP violation" in problems, problems

@@ -7,8 +7,9 @@ Plain use (the browser tests reuse this)::
 
 Tests that need to crash and restart the server, or read its log, use :class:`LiveServer`
 (``benchmarks.server.GunicornServer``) directly: ``kill()`` sends SIGKILL to the master and every
-worker at once, ``start()`` restarts on the same port. The ``live_server_factory`` fixture starts
-servers and stops them all when the test ends, whatever happened.
+worker at once, ``start()`` restarts on the same port, waiting up to :data:`START_TIMEOUT` for
+it. The ``live_server_factory`` fixture starts servers and stops them all when the test ends,
+whatever happened.
 
 Tests start gunicorn with ``--preload`` by default: the app is imported once and the workers are
 forked from it, which saves seconds per server on a busy 2-core machine; the workers are still
@@ -28,8 +29,21 @@ import pytest
 
 from benchmarks.server import GunicornServer
 
-#: The class behind the helpers, for tests that kill and restart the server.
-LiveServer = GunicornServer
+#: How long a test waits for a started gunicorn to answer with every worker booted. A loaded CI
+#: machine (load average 8 on 2 cores) takes many times the few seconds an idle one needs to
+#: import the app and fork the workers; the wait ends as soon as the server answers, so only a
+#: server that never comes up costs the whole time (one that exits fails at once, with its log).
+START_TIMEOUT = 300.0
+
+
+class LiveServer(GunicornServer):
+    """:class:`benchmarks.server.GunicornServer` for tests (kill and restart it, read its log),
+    with a start-up wait long enough for a loaded machine (:data:`START_TIMEOUT`)."""
+
+    def start(self, timeout: float = START_TIMEOUT) -> str:
+        """Start gunicorn and wait until it answers HTTP; return the base URL."""
+        return super().start(timeout=timeout)
+
 
 #: The secret key of the ``app`` fixture in tests/conftest.py; a live server must share it
 #: when the test also signs sessions or computes throttle keys in-process.

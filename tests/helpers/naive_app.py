@@ -3,8 +3,8 @@
 It counts every ballot in the transaction that uses its code, as Ceping did before the ballot
 box (and as the small QR-slip tools do): the code's row, the response, its answers and its comment
 then share one SQLite WAL commit and one PostgreSQL ``xmin``. Each attack of
-``tests/survey/test_storage_anonymity.py`` is first run against this app to prove that it catches
-such a design, then against the real one. Start it with gunicorn as
+``tests/survey/properties/test_storage_anonymity.py`` is first run against this app to prove that
+it catches such a design, then against the real one. Start it with gunicorn as
 ``tests.helpers.naive_app:app``.
 """
 

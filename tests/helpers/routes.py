@@ -1,11 +1,11 @@
 """Every route of the app, with its URL arguments filled from a seeded world.
 
-``tests/survey/test_headers_everywhere.py`` requests every GET route and
-``tests/survey/test_fuzz.py`` attacks every POST route; both need real ids and slugs in the URLs
-so that the requests reach the views instead of stopping at a 404. :func:`seed_world` builds a
-small campaign with every kind of object a URL can name, and :func:`urls_for` turns a rule into
-the URLs to request. A rule with an argument this module does not know fails loudly, so a new
-route cannot silently escape the tests.
+``tests/survey/web/test_headers_everywhere.py`` requests every GET route and
+``tests/survey/properties/test_fuzz.py`` attacks every POST route; both need real ids and slugs in
+the URLs so that the requests reach the views instead of stopping at a 404. :func:`seed_world`
+builds a small campaign with every kind of object a URL can name, and :func:`urls_for` turns a
+rule into the URLs to request. A rule with an argument this module does not know fails loudly, so
+a new route cannot silently escape the tests. Signing in is :func:`tests.helpers.web.sign_in_as`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import AnyConverter
 
-from survey.auth.access import SESSION_KEY
 from survey.db import db
 from survey.models import (
     Access,
@@ -32,7 +31,6 @@ from survey.models import (
     SurveyState,
     User,
 )
-from survey.services.own_account import open_session
 from tests.helpers.results import record_response
 
 #: Methods a browser or API client could send that the tests look at.
@@ -119,21 +117,6 @@ def urls_for(rule: Rule, world: World) -> list[str]:
         _domain, path = rule.build(combo, append_unknown=False)
         urls.append(path)
     return urls
-
-
-def sign_in_as(client, user: User | None, keep: tuple[str, ...] = ()) -> None:
-    """Put ``user`` in the client's session the way the login view does (None: sign out).
-
-    Everything else in the session is dropped, except the keys in ``keep`` (``"csrf_token"``
-    keeps a CSRF token fetched before valid).
-    """
-    with client.session_transaction() as session:
-        kept = {key: session[key] for key in keep if key in session}
-        session.clear()
-        session.update(kept)
-        if user is not None:
-            session[SESSION_KEY] = open_session(user)
-            session.permanent = True
 
 
 def seed_world(

@@ -1,4 +1,4 @@
-"""Helpers for the administration tests: signing in, CSRF tokens, generated upload files."""
+"""Helpers for the tests of the pages: signing in, CSRF tokens, form fields, generated uploads."""
 
 from __future__ import annotations
 
@@ -16,10 +16,20 @@ from survey.services.own_account import open_session
 BRANCHES_21 = [(f"b{n:02d}", f"第{n}黨支部") for n in range(1, 22)]
 
 
-def sign_in_as(client, user: User) -> None:
-    """Sign ``client`` in as ``user`` without the login form (the form has tests of its own)."""
+def sign_in_as(client, user: User | None, keep: tuple[str, ...] = ()) -> None:
+    """Put ``user`` in the client's session the way the login view does (None: sign out), without
+    the login form (the form has tests of its own: tests/survey/web/test_auth.py).
+
+    Everything else in the session is dropped, except the keys in ``keep`` (``"csrf_token"``
+    keeps a CSRF token fetched before valid).
+    """
     with client.session_transaction() as session:
-        session[SESSION_KEY] = open_session(user)
+        kept = {key: session[key] for key in keep if key in session}
+        session.clear()
+        session.update(kept)
+        if user is not None:
+            session[SESSION_KEY] = open_session(user)
+            session.permanent = True
 
 
 def token(client, path: str = "/manage/campaigns/new") -> str:

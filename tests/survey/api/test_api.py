@@ -7,12 +7,11 @@ from datetime import date
 
 import pytest
 
-from survey.auth.access import SESSION_KEY
 from survey.db import db
 from survey.identity.tokens import token_hash
 from survey.models import ApiToken, Role, Source, SurveyState
-from survey.services.own_account import open_session
 from tests.helpers.results import record_response, report_dict
+from tests.helpers.web import sign_in_as
 
 TOKEN = "test-token-5f0c2d9a7b1e4c3d8a6f"
 REPORT = "/api/v1/surveys/{}/report"
@@ -50,13 +49,6 @@ def data(make_survey, make_branch, make_user):
     }
 
 
-def with_session(client, user):
-    """Sign ``client`` in as ``user`` the way the login view does."""
-    with client.session_transaction() as session:
-        session[SESSION_KEY] = open_session(user)
-    return client
-
-
 def with_token(user, revoked: bool = False) -> dict[str, str]:
     """An API token for ``user``; returns the request headers that carry it."""
     db.session.add(
@@ -86,7 +78,8 @@ def test_anonymous_requests_get_401(web, data, path):
 
 
 def test_a_session_reads_the_report(web, data):
-    response = with_session(web, data["supervisor"]).get(REPORT.format("stage4"))
+    sign_in_as(web, data["supervisor"])
+    response = web.get(REPORT.format("stage4"))
     assert response.status_code == 200
     report = body(response)
     assert report == json.loads(json.dumps(report_dict(data["closed"])))
@@ -143,7 +136,8 @@ def with_token_header() -> dict[str, str]:
 def test_sealed_results_give_409_with_turnout_only(web, data):
     """Sealed results are a conflict with the survey's state (it is still open), answered as on
     the results pages: 409, with the turnout, which is never sealed."""
-    response = with_session(web, data["admin"]).get(REPORT.format("running"))
+    sign_in_as(web, data["admin"])
+    response = web.get(REPORT.format("running"))
     assert response.status_code == 409
     payload = body(response)
     assert set(payload) == {"error", "status", "sealed", "survey", "turnout"}
@@ -160,7 +154,8 @@ def test_sealed_results_give_409_with_turnout_only(web, data):
 
 
 def test_turnout_is_never_sealed(web, data):
-    response = with_session(web, data["admin"]).get("/api/v1/surveys/running/turnout")
+    sign_in_as(web, data["admin"])
+    response = web.get("/api/v1/surveys/running/turnout")
     assert response.status_code == 200
     payload = body(response)
     assert payload["survey"] == "running"
@@ -169,9 +164,8 @@ def test_turnout_is_never_sealed(web, data):
 
 
 def test_compare_adds_a_comparison(web, data):
-    response = with_session(web, data["supervisor"]).get(
-        REPORT.format("stage4") + "?compare=stage2"
-    )
+    sign_in_as(web, data["supervisor"])
+    response = web.get(REPORT.format("stage4") + "?compare=stage2")
     assert response.status_code == 200
     comparison = body(response)["comparison"]
     assert comparison["against"] == "stage2"
@@ -182,7 +176,8 @@ def test_compare_adds_a_comparison(web, data):
 
 @pytest.mark.parametrize("path", ["nope/report", "stage4/report?compare=nope", "nope/turnout"])
 def test_unknown_surveys_give_404_json(web, data, path):
-    response = with_session(web, data["admin"]).get(f"/api/v1/surveys/{path}")
+    sign_in_as(web, data["admin"])
+    response = web.get(f"/api/v1/surveys/{path}")
     assert response.status_code == 404
     payload = body(response)
     assert payload["status"] == 404 and "nope" in payload["error"]

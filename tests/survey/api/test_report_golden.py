@@ -17,9 +17,9 @@ import pytest
 
 from survey.db import db
 from survey.models import Branch, Role
-from tests.survey.test_api import with_token
+from tests.survey.api.test_api import with_token
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "report"
 WRITE = os.environ.get("CEPING_WRITE_GOLDEN") == "1"
 
 

@@ -30,7 +30,7 @@ from survey.services.responses import (
     check_code,
     submit_with_code,
 )
-from tests.survey.dbstate import snapshot
+from tests.helpers.dbstate import snapshot
 
 
 @pytest.fixture

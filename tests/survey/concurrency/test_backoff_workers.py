@@ -93,8 +93,9 @@ def _token(client: httpx.Client, path: str) -> str:
 
 
 def _wait_for_log(log: Path, method: str, path: str, count: int) -> list[tuple[str, int]]:
-    """The access log entries, once every worker has written its lines."""
-    deadline = time.monotonic() + 10
+    """The access log entries, once every worker has written its lines (or after a minute: a
+    loaded machine may be slow to write them; the wait ends as soon as they are all there)."""
+    deadline = time.monotonic() + 60
     while True:
         entries = _access_entries(log, method, path)
         if len(entries) >= count or time.monotonic() > deadline:

@@ -31,18 +31,10 @@ from survey.models import (
     User,
 )
 from tests.conftest import TEST_PASSWORD, add_responses, isolated_client
-from tests.survey.manage_support import hidden, sign_in_as, token
+from tests.helpers.web import hidden, token
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "report"
 BRANCHES_CSV = "code,name,parent\nb01,辦公室黨支部,\nb02,工業處黨支部,b01\n"
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The browser-like client, signed in as an administrator, reading English."""
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    sign_in_as(web, make_user("office", Role.ADMIN))
-    return web
 
 
 def audit_trail() -> list[tuple[str, str]]:

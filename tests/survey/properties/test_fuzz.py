@@ -39,7 +39,8 @@ from sqlalchemy import text
 from benchmarks.submission_load import Form, form_posting_to, parse_forms
 from survey.db import db
 from survey.models import Base
-from tests.helpers.routes import World, rules, seed_world, sign_in_as, urls_for
+from tests.helpers.routes import World, rules, seed_world, urls_for
+from tests.helpers.web import sign_in_as
 
 #: Hypothesis examples per POST route and backend (``CEPING_FUZZ_EXAMPLES`` for a deeper run).
 EXAMPLES = int(os.environ.get("CEPING_FUZZ_EXAMPLES", "5"))

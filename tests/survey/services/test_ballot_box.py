@@ -44,7 +44,7 @@ from survey.services.lifecycle import change_state
 from survey.services.responses import submit_with_code
 from tests.conftest import csrf_token
 from tests.helpers.results import received, report_dict, sealed_ballots
-from tests.survey.manage_support import sign_in_as, token
+from tests.helpers.web import sign_in_as, token
 
 K = 3
 
@@ -172,9 +172,7 @@ def test_results_move_in_batches_and_say_what_waits(app, make_survey, make_branc
     assert (report["respondents"], report["ballot_box"]) == (7, {"waiting": 0, "held_back": 0})
 
 
-def test_a_small_group_after_publication_is_held_back_until_reopened(
-    app, web, box_survey, make_user
-):
+def test_a_small_group_after_publication_is_held_back_until_reopened(app, box_survey, signed_in):
     survey, _branch, codes = box_survey
     for code in codes["member"][:4]:
         answer(survey, code)
@@ -187,9 +185,8 @@ def test_a_small_group_after_publication_is_held_back_until_reopened(
     report = report_dict(survey)
     assert report["respondents"] == 4  # the difference would be that one person's answers
     assert report["ballot_box"] == {"waiting": 0, "held_back": 1}
-    sign_in_as(web, make_user("supervisor", Role.SUPERVISOR))
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    page = html.unescape(web.get("/results/surveys/box").get_data(as_text=True))
+    supervisor = signed_in(Role.SUPERVISOR, username="supervisor")
+    page = html.unescape(supervisor.get("/results/surveys/box").get_data(as_text=True))
     assert "1 answer is held back, sealed and uncounted" in page
     db.session.commit()
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Branch
-from tests.survey.sqlite_writer import write_from_elsewhere
+from tests.helpers.sqlite_writer import write_from_elsewhere
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -24,12 +24,12 @@ from survey.models import (
     SurveyState,
 )
 from survey.services.definition_yaml import export_definition, parse_definition
+from tests.helpers.dbstate import snapshot
 from tests.helpers.results import record_response
-from tests.survey.dbstate import snapshot
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 VALID = (FIXTURES / "survey.yaml").read_text(encoding="utf-8")
-DEMO = Path(__file__).parent.parent.parent / "survey" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "survey" / "demo"
 
 
 def edit(text: str, old: str, new: str) -> str:

@@ -23,7 +23,7 @@ from survey.services.exports.long_csv import CSV_COLUMNS
 from survey.services.exports.workbook import BRANCH_COLUMNS, ITEM_COLUMNS
 from survey.services.report import ResultsSealed, build_report
 from tests.helpers.results import record_response, report_dict
-from tests.survey.sqlite_writer import write_from_elsewhere
+from tests.helpers.sqlite_writer import write_from_elsewhere
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"]
 HIDDEN_CODES = ("HIDDEN-B", "HIDDEN-C")

@@ -27,10 +27,10 @@ from survey.models import (
 from survey.services.imports import Table, read_table
 from survey.services.lifecycle import change_state
 from survey.services.paper_ballots import parse_ballots
+from tests.helpers.dbstate import snapshot
 from tests.helpers.results import sealed_ballots
-from tests.survey.dbstate import snapshot
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> str:

@@ -26,7 +26,8 @@ from flask import Response
 from benchmarks.submission_load import form_posting_to
 from survey.db import db
 from tests.conftest import csrf_token
-from tests.helpers.routes import rules, seed_world, sign_in_as, urls_for
+from tests.helpers.routes import rules, seed_world, urls_for
+from tests.helpers.web import sign_in_as
 
 #: Referrer policies that never send a page's address to another site.
 SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin"}

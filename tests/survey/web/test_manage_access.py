@@ -9,8 +9,8 @@ from sqlalchemy import select
 from survey.db import db
 from survey.models import AuditEntry, Branch, CodeBatch, Role, SurveyState
 from survey.services.ballot_drafts import GRID, create_draft
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import sign_in_as, token
+from tests.helpers.dbstate import snapshot
+from tests.helpers.web import sign_in_as, token
 
 
 @pytest.fixture

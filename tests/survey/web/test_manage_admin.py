@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-import pytest
 from sqlalchemy import select
 
 from survey.db import db
@@ -13,16 +12,8 @@ from survey.models import ApiToken, AuditEntry, Branch, Role, User
 from survey.services.own_account import create_token
 from survey.services.responses import submit_with_code
 from tests.conftest import isolated_client
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import sign_in_as, token
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The web client, signed in as an administrator, reading English pages."""
-    sign_in_as(web, make_user("office"))
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return web
+from tests.helpers.dbstate import snapshot
+from tests.helpers.web import sign_in_as, token
 
 
 def _post(client, path: str, data: dict | None = None):

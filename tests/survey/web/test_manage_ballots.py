@@ -18,19 +18,11 @@ from survey.models import (
     Source,
     SurveyState,
 )
+from tests.helpers.dbstate import snapshot
 from tests.helpers.results import sealed_ballots
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import field_error, sign_in_as, token, xlsx_bytes
+from tests.helpers.web import field_error, token, xlsx_bytes
 
 GOOD = ["good", "good", "good"]
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The web client, signed in as an administrator, reading English pages."""
-    sign_in_as(web, make_user("office"))
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return web
 
 
 @pytest.fixture

@@ -15,18 +15,10 @@ from survey.models import AccessCode, AuditEntry, BranchMembers, CodeBatch, Role
 from survey.services.codes import code_hash
 from survey.services.responses import submit_with_code
 from tests.conftest import csrf_token
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import hidden, sign_in_as, token, token_in
+from tests.helpers.dbstate import snapshot
+from tests.helpers.web import hidden, token, token_in
 
 CODE = re.compile(r"[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}")
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The web client, signed in as an administrator, reading English pages."""
-    sign_in_as(web, make_user("office"))
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return web
 
 
 @pytest.fixture
@@ -217,7 +209,7 @@ def test_too_many_codes_at_once_are_refused(admin, setup):
 
 
 def test_codes_beyond_members_or_while_open_need_a_reason_and_reach_the_supervisors(
-    admin, web, setup, make_user
+    admin, setup, signed_in
 ):
     """Flooding: extra codes for one group, used around one person's answer, would fill that
     person's counting batch with answers the office knows. Such mints need a reason and show
@@ -249,9 +241,8 @@ def test_codes_beyond_members_or_while_open_need_a_reason_and_reach_the_supervis
     assert [e.is_flagged for e in entries] == [False, True]
     assert "reason='a member joined'" in entries[1].detail
 
-    supervisor = make_user("supervisor", Role.SUPERVISOR)
-    sign_in_as(web, supervisor)
-    oversight = web.get("/oversight")
+    supervisor = signed_in(Role.SUPERVISOR, username="supervisor")
+    oversight = supervisor.get("/oversight")
     assert oversight.status_code == 200
     text = html.unescape(oversight.get_data(as_text=True))
     assert "reason='a member joined'" in text

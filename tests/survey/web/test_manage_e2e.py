@@ -29,7 +29,7 @@ from survey.services.responses import submit_with_code
 from survey.services.slips import qr_svg
 from tests.conftest import csrf_token, isolated_client
 from tests.helpers.results import received, sealed_ballots
-from tests.survey.manage_support import branches_xlsx, hidden, sign_in_as, token, token_in
+from tests.helpers.web import branches_xlsx, hidden, sign_in_as, token, token_in
 
 CODE = re.compile(r'<p class="slip-code" lang="en">([0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5})</p>')
 

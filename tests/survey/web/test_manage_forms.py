@@ -21,23 +21,13 @@ from survey.models import (
     SurveyState,
     User,
 )
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import (
+from tests.helpers.dbstate import snapshot
+from tests.helpers.web import (
     field_error,
     input_value,
-    sign_in_as,
     token,
     xlsx_bytes,
 )
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The web client, signed in as an administrator, reading English pages."""
-    user = make_user("office")
-    sign_in_as(web, user)
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return web
 
 
 @pytest.fixture

@@ -23,19 +23,11 @@ from survey.models import (
 from survey.services.definition_yaml import load_definition, parse_definition
 from survey.services.definitions import definition_of
 from survey.services.responses import CodeAlreadyUsed, UnknownCode, check_code, submit_with_code
+from tests.helpers.dbstate import snapshot
 from tests.helpers.results import received, sealed_ballots
-from tests.survey.dbstate import snapshot
-from tests.survey.manage_support import sign_in_as, token
+from tests.helpers.web import token
 
 LOCKED = "This survey already has responses, so its items and scale are locked."
-
-
-@pytest.fixture
-def admin(web, make_user):
-    """The web client, signed in as an administrator, reading English pages."""
-    sign_in_as(web, make_user("office"))
-    web.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return web
 
 
 def _post(client, path: str, data: dict | None = None):

@@ -21,6 +21,7 @@ from survey.models import (
     Item,
     RespondentCategory,
     Response,
+    Role,
     ScaleOption,
     Survey,
     SurveyState,
@@ -627,11 +628,10 @@ def test_open_link_without_csrf_token_is_refused(english, link_survey):
     assert received() == 0 and answered_cookie(english) is None
 
 
-def test_thanks_page_is_shared_by_respondents_but_not_by_the_signed_in(app, make_user):
+def test_thanks_page_is_shared_by_respondents_but_not_by_the_signed_in(app, signed_in):
     """The thank-you page is rendered once per language for respondents; a signed-in visitor
     still gets the navigation of their own page."""
     from tests.conftest import isolated_client
-    from tests.survey.manage_support import sign_in_as
 
     first, second = isolated_client(app), isolated_client(app)
     first.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -640,9 +640,7 @@ def test_thanks_page_is_shared_by_respondents_but_not_by_the_signed_in(app, make
     chinese = second.get("/thanks").get_data(as_text=True)
     assert "stored anonymously" in english and "stored anonymously" not in chinese
     assert first.get("/thanks").get_data(as_text=True) == english
-    office = isolated_client(app)
-    office.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    sign_in_as(office, make_user("office"))
+    office = signed_in(Role.ADMIN, username="office")
     page = office.get("/thanks").get_data(as_text=True)
     assert 'action="/logout"' in page and 'action="/logout"' not in english
 

@@ -74,8 +74,9 @@ def seeded(make_branch, make_survey):
 
 
 @pytest.fixture
-def admin(english, make_user):
-    """The English client, signed in as an admin."""
+def login_admin(english, make_user):
+    """The English client, signed in as the admin "admin" through the login form (unlike the
+    shared ``admin`` fixture of tests/conftest.py, which puts "office" in the session)."""
     make_user("admin", Role.ADMIN)
     assert sign_in(english, "admin").status_code == 302
     return english
@@ -84,8 +85,8 @@ def admin(english, make_user):
 # --------------------------------------------------------------------------- survey page
 
 
-def test_item_view_ranks_branches_draws_the_funnel_and_the_distribution(admin, seeded):
-    response = admin.get("/results/surveys/pingyi?item=q1")
+def test_item_view_ranks_branches_draws_the_funnel_and_the_distribution(login_admin, seeded):
+    response = login_admin.get("/results/surveys/pingyi?item=q1")
     assert response.status_code == 200
     page = read(response)
     figs = figures(page)
@@ -146,14 +147,14 @@ def test_item_view_ranks_branches_draws_the_funnel_and_the_distribution(admin, s
     assert order.index("一般") < order.index("差")
 
     # Bad addresses get a clear refusal.
-    response = admin.get("/results/surveys/pingyi?item=nope")
+    response = login_admin.get("/results/surveys/pingyi?item=nope")
     assert response.status_code == 400
     assert "This survey has no such item" in read(response)
-    assert admin.get("/results/surveys/missing").status_code == 404
+    assert login_admin.get("/results/surveys/missing").status_code == 404
 
 
-def test_composite_view_heat_map_tests_and_hidden_branches(admin, seeded):
-    page = read(admin.get("/results/surveys/pingyi"))
+def test_composite_view_heat_map_tests_and_hidden_branches(login_admin, seeded):
+    page = read(login_admin.get("/results/surveys/pingyi"))
     figs = figures(page)
     # Without category weights the composite is the plain mean of items: no bars, said so.
     bar = figs["fig-rank"]["data"][0]
@@ -190,7 +191,7 @@ def test_composite_view_heat_map_tests_and_hidden_branches(admin, seeded):
     survey.categories[0].weight = 0.5
     survey.categories[1].weight = 0.5
     db.session.commit()
-    page = read(admin.get("/results/surveys/pingyi"))
+    page = read(login_admin.get("/results/surveys/pingyi"))
     assert "error_x" in figures(page)["fig-rank"]["data"][0]
     assert "weighted by respondent category" in page
 
@@ -215,8 +216,8 @@ def test_omnibus_sentence_matches_the_published_example():
 # --------------------------------------------------------------------------- branch page
 
 
-def test_branch_page_lists_items_with_signal_effect_and_comments(admin, seeded):
-    page = read(admin.get("/results/surveys/pingyi/branches/b01"))
+def test_branch_page_lists_items_with_signal_effect_and_comments(login_admin, seeded):
+    page = read(login_admin.get("/results/surveys/pingyi/branches/b01"))
     assert "clearly above the other branches (+" in page
     assert "90.0%" in page
     lo, hi = wilson(36, 40)
@@ -225,23 +226,25 @@ def test_branch_page_lists_items_with_signal_effect_and_comments(admin, seeded):
     assert "fig-branch-items" in figures(page)
     # Only one category answered: the other is listed without figures.
     assert "羣眾 (0 respondents): no responses" in page
-    below = read(admin.get("/results/surveys/pingyi/branches/b02"))
+    below = read(login_admin.get("/results/surveys/pingyi/branches/b02"))
     assert (
         "clearly below the other branches (−" in below
         or "clearly below the other branches (-" in below
     )
 
 
-def test_suppressed_branch_page_shows_only_the_notice(admin, seeded):
-    response = admin.get("/results/surveys/pingyi/branches/b03")
+def test_suppressed_branch_page_shows_only_the_notice(login_admin, seeded):
+    response = login_admin.get("/results/surveys/pingyi/branches/b03")
     page = read(response)
     assert response.status_code == 200
     assert "Fewer than 5 respondents: hidden to protect anonymity." in page
     assert "secret words" not in page
     assert not figures(page)
     assert not re.search(r"\d%", page)
-    assert "Hidden to protect anonymity" in read(admin.get("/results/surveys/pingyi/branches/b05"))
-    assert "No responses yet." in admin.get("/results/surveys/pingyi/branches/b04").get_data(
+    assert "Hidden to protect anonymity" in read(
+        login_admin.get("/results/surveys/pingyi/branches/b05")
+    )
+    assert "No responses yet." in login_admin.get("/results/surveys/pingyi/branches/b04").get_data(
         as_text=True
     )
 
@@ -249,16 +252,16 @@ def test_suppressed_branch_page_shows_only_the_notice(admin, seeded):
 # --------------------------------------------------------------------------- sealed
 
 
-def test_sealed_survey_shows_turnout_only_everywhere(admin, make_survey, make_branch, mint):
+def test_sealed_survey_shows_turnout_only_everywhere(login_admin, make_survey, make_branch, mint):
     survey = make_survey("live", state=SurveyState.OPEN)
     branch = make_branch("b01", "第一支部")
     mint(survey, branch, 8)
     add_responses(survey, branch, {"good": 7, "poor": 3})
     pages = [
-        read(admin.get("/results/surveys/live")),
-        read(admin.get("/results/surveys/live?item=q1")),
-        read(admin.get("/results/surveys/live/branches/b01")),
-        read(admin.get("/results/campaigns/xjx")),
+        read(login_admin.get("/results/surveys/live")),
+        read(login_admin.get("/results/surveys/live?item=q1")),
+        read(login_admin.get("/results/surveys/live/branches/b01")),
+        read(login_admin.get("/results/campaigns/xjx")),
     ]
     for page in pages:
         assert "appear after the survey closes" in page
@@ -269,27 +272,27 @@ def test_sealed_survey_shows_turnout_only_everywhere(admin, make_survey, make_br
         # The only percentage is the turnout: 0 of the 8 codes (answers were stored directly).
         assert set(re.findall(r"\d+(?:\.\d+)?%", page)) <= {"0.0%"}
     assert ">10<" in pages[0]  # the responses received are turnout, shown
-    export = admin.get("/results/surveys/live/export.xlsx")
+    export = login_admin.get("/results/surveys/live/export.xlsx")
     assert export.status_code == 409
     assert "appear after the survey closes" in read(export)
 
 
-def test_closing_unseals(admin, make_survey, make_branch):
+def test_closing_unseals(login_admin, make_survey, make_branch):
     survey = make_survey("live", state=SurveyState.OPEN)
     branch = make_branch("b01", "第一支部")
     add_responses(survey, branch, {"good": 7, "poor": 3})
-    assert not figures(read(admin.get("/results/surveys/live")))
+    assert not figures(read(login_admin.get("/results/surveys/live")))
     survey.move(Action.CLOSE)
     db.session.commit()
-    figs = figures(read(admin.get("/results/surveys/live")))
+    figs = figures(read(login_admin.get("/results/surveys/live")))
     assert figs["fig-rank"]["data"][0]["x"] == [70.0]
 
 
-def test_whole_survey_below_threshold_hides_everything(admin, make_survey, make_branch):
+def test_whole_survey_below_threshold_hides_everything(login_admin, make_survey, make_branch):
     survey = make_survey("tiny", state=SurveyState.CLOSED)
     add_responses(survey, make_branch("b01", "甲"), {"good": 2})
     add_responses(survey, make_branch("b02", "乙"), {"poor": 1})
-    page = read(admin.get("/results/surveys/tiny"))
+    page = read(login_admin.get("/results/surveys/tiny"))
     assert "Fewer respondents than the anonymity threshold in the whole survey" in page
     assert not figures(page)
     assert not re.search(r"\d%", page)
@@ -299,9 +302,11 @@ def test_whole_survey_below_threshold_hides_everything(admin, make_survey, make_
 # --------------------------------------------------------------------------- campaign page
 
 
-def test_campaign_overview_shows_turnout_and_item_rates(admin, seeded, make_survey, make_branch):
+def test_campaign_overview_shows_turnout_and_item_rates(
+    login_admin, seeded, make_survey, make_branch
+):
     make_survey("zhenggai", state=SurveyState.OPEN)
-    page = read(admin.get("/results/campaigns/xjx"))
+    page = read(login_admin.get("/results/campaigns/xjx"))
     figs = figures(page)
     assert set(figs) == {"fig-overall-pingyi"}
     bars = figs["fig-overall-pingyi"]["data"][0]
@@ -312,8 +317,8 @@ def test_campaign_overview_shows_turnout_and_item_rates(admin, seeded, make_surv
     assert "Headline: the mean of the 3 items' favourable rates is" in page
     assert "<caption>Turnout by survey</caption>" in page
     assert "appear after the survey closes" in page  # the open stage
-    assert admin.get("/results/campaigns/nope").status_code == 404
-    listing = read(admin.get("/results/"))
+    assert login_admin.get("/results/campaigns/nope").status_code == 404
+    listing = read(login_admin.get("/results/"))
     assert "保持共產黨員先進性教育活動" in listing
     assert 'href="/results/surveys/pingyi"' in listing
     assert 'href="/results/surveys/zhenggai"' in listing
@@ -337,8 +342,8 @@ def stages(make_branch, make_survey):
     return before, after
 
 
-def test_comparison_gives_plain_verdicts(admin, stages):
-    response = admin.get("/results/campaigns/xjx/compare?a=pingyi&b=manyi&item=q1")
+def test_comparison_gives_plain_verdicts(login_admin, stages):
+    response = login_admin.get("/results/campaigns/xjx/compare?a=pingyi&b=manyi&item=q1")
     assert response.status_code == 200
     page = read(response)
     rows = re.findall(
@@ -367,17 +372,20 @@ def test_comparison_gives_plain_verdicts(admin, stages):
     assert change["error_x"]["arrayminus"][1] == pytest.approx(100 * (0.45 - lo), abs=0.01)
 
 
-def test_comparison_defaults_and_refusals(admin, stages):
-    page = read(admin.get("/results/campaigns/xjx/compare"))
+def test_comparison_defaults_and_refusals(login_admin, stages):
+    page = read(login_admin.get("/results/campaigns/xjx/compare"))
     assert "fig-dumbbell" in figures(page)
-    assert admin.get("/results/campaigns/xjx/compare?a=pingyi&b=pingyi").status_code == 400
-    assert admin.get("/results/campaigns/xjx/compare?a=pingyi&b=other").status_code == 400
-    assert admin.get("/results/campaigns/xjx/compare?a=pingyi&b=manyi&item=q9").status_code == 400
+    assert login_admin.get("/results/campaigns/xjx/compare?a=pingyi&b=pingyi").status_code == 400
+    assert login_admin.get("/results/campaigns/xjx/compare?a=pingyi&b=other").status_code == 400
+    assert (
+        login_admin.get("/results/campaigns/xjx/compare?a=pingyi&b=manyi&item=q9").status_code
+        == 400
+    )
 
 
-def test_comparison_with_a_sealed_stage_shows_no_figures(admin, stages, make_survey):
+def test_comparison_with_a_sealed_stage_shows_no_figures(login_admin, stages, make_survey):
     make_survey("open", state=SurveyState.OPEN)
-    page = read(admin.get("/results/campaigns/xjx/compare?a=pingyi&b=open"))
+    page = read(login_admin.get("/results/campaigns/xjx/compare?a=pingyi&b=open"))
     assert "appear after the survey closes" in page
     assert not figures(page)
     assert "improved" not in page
@@ -387,8 +395,8 @@ def test_comparison_with_a_sealed_stage_shows_no_figures(admin, stages, make_sur
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-def test_exports_download_and_are_audited(admin, seeded, fmt):
-    response = admin.get(f"/results/surveys/pingyi/export.{fmt}")
+def test_exports_download_and_are_audited(login_admin, seeded, fmt):
+    response = login_admin.get(f"/results/surveys/pingyi/export.{fmt}")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.get_data()
@@ -402,17 +410,17 @@ def test_exports_download_and_are_audited(admin, seeded, fmt):
     assert f"survey=pingyi format={fmt}" in list(actions)
 
 
-def test_export_compare_must_be_of_the_same_campaign(admin, stages, make_survey):
+def test_export_compare_must_be_of_the_same_campaign(login_admin, stages, make_survey):
     make_survey("elsewhere", state=SurveyState.CLOSED, campaign="other")
-    ok = admin.get("/results/surveys/manyi/export.csv?compare=pingyi")
+    ok = login_admin.get("/results/surveys/manyi/export.csv?compare=pingyi")
     assert ok.status_code == 200
     ok.close()
-    assert admin.get("/results/surveys/manyi/export.csv?compare=elsewhere").status_code == 400
-    assert admin.get("/results/surveys/manyi/export.csv?compare=manyi").status_code == 400
-    assert admin.get("/results/surveys/manyi/export.pdf").status_code == 404
+    assert login_admin.get("/results/surveys/manyi/export.csv?compare=elsewhere").status_code == 400
+    assert login_admin.get("/results/surveys/manyi/export.csv?compare=manyi").status_code == 400
+    assert login_admin.get("/results/surveys/manyi/export.pdf").status_code == 404
 
 
-def test_pages_of_a_closed_survey_without_responses(admin, make_survey, make_branch):
+def test_pages_of_a_closed_survey_without_responses(login_admin, make_survey, make_branch):
     make_branch("b01", "第一支部")
     make_survey("pingyi", state=SurveyState.CLOSED)
     make_survey("manyi", state=SurveyState.CLOSED)
@@ -423,9 +431,9 @@ def test_pages_of_a_closed_survey_without_responses(admin, make_survey, make_bra
         "/results/campaigns/xjx",
         "/results/campaigns/xjx/compare?a=pingyi&b=manyi",
     ):
-        response = admin.get(address)
+        response = login_admin.get(address)
         assert response.status_code == 200, address
         page = read(response)
         assert not figures(page), address
-    assert "No responses yet" in read(admin.get("/results/surveys/pingyi/branches/b01"))
-    assert "第一支部: no responses yet" in read(admin.get("/results/surveys/pingyi"))
+    assert "No responses yet" in read(login_admin.get("/results/surveys/pingyi/branches/b01"))
+    assert "第一支部: no responses yet" in read(login_admin.get("/results/surveys/pingyi"))

@@ -1,0 +1,1 @@
+"""Live gunicorn servers under load: races, storms, crashes, workers sharing the back-off."""

@@ -1,0 +1,1 @@
+"""Properties over every route or entry point: fuzzing, differencing, storage anonymity."""

@@ -1,0 +1,1 @@
+"""The services below the web: storage, the ballot box, definitions, imports, exports, reports."""

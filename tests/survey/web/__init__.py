@@ -1,0 +1,1 @@
+"""The pages: signing in, management, the respondents' pages, results, headers, translations."""
