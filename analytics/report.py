@@ -17,7 +17,8 @@ Decisions worth knowing
   "above"/"below" when the adjusted p is below 1 − confidence (0.05 by default).
 * **Omnibus tests** (χ², Kruskal–Wallis) compare the *shown* branches only. Computed over every
   branch, the published statistic, the shown branches' counts and the hidden branches' sizes
-  can be solved for a hidden branch's answers (tests/survey/properties/test_storage_anonymity.py does it).
+  can be solved for a hidden branch's answers
+  (tests/survey/properties/test_storage_anonymity.py does it).
 * **Ordinal tests** (Kruskal–Wallis, Mann–Whitney) rank the option *weights*, so options that
   share a weight are ties, exactly as R's tests on the expanded scores.
 * **Weighted composite**: per category, the mean over answered items of the favourable rate,

@@ -6,7 +6,8 @@ once. Exactly one of the 4 may be stored; the other 3 must see the clear "alread
 (409), never an error page, a 5xx or a dropped connection. Afterwards the database must hold
 exactly one response per code and every code must be used, per branch and category.
 
-``tests/survey/concurrency/test_storm.py`` runs the same storm at a smaller size against a live server.
+``tests/survey/concurrency/test_storm.py`` runs the same storm at a smaller size against a live
+server.
 """
 
 from __future__ import annotations

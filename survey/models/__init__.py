@@ -17,7 +17,8 @@ Anonymity is a property of this schema, not of the code that uses it:
   rowid would say which tally row the first respondent of a cell created.
 
 ``tests/survey/services/test_anonymity.py`` reads this schema and proves the separation;
-``tests/survey/properties/test_storage_anonymity.py`` attacks what the storage engine keeps below it.
+``tests/survey/properties/test_storage_anonymity.py`` attacks what the storage engine keeps below
+it.
 """
 
 from survey.models.ballots import (

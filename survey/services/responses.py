@@ -260,7 +260,8 @@ def submit_with_code(
 
     The code is consumed with a conditional UPDATE checked by what it returns, which stays correct
     when many requests race on one code (a check, then an update, stores several answers per
-    code under the race in ``tests/survey/concurrency/test_race.py``). ``survey`` is the questionnaire the
+    code under the race in ``tests/survey/concurrency/test_race.py``). ``survey`` is the
+    questionnaire the
     answers were checked against, if already read. The ballot is stored only if the survey is
     still open, read by the statement that stores it (after the survey lock): one closed in the
     meantime refuses the answer, and the rollback leaves the code unused. The ballot is
