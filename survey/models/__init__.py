@@ -28,6 +28,7 @@ from survey.models.ballots import (
     BallotDraft,
     CodeBatch,
     Comment,
+    PaperHandout,
     RespondentTally,
     Response,
     SealedBallot,
@@ -47,6 +48,7 @@ from survey.models.surveys import (
     ScaleOption,
     Survey,
     SurveyKind,
+    campaign_branch,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Comment",
     "InvalidTransition",
     "Item",
+    "PaperHandout",
     "RespondentCategory",
     "RespondentTally",
     "Response",
@@ -81,5 +84,6 @@ __all__ = [
     "TotalTally",
     "User",
     "UserSession",
+    "campaign_branch",
     "random_id",
 ]

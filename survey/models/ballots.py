@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -214,10 +215,36 @@ class BallotDraft(Base):
     """
 
     __tablename__ = "ballot_draft"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "number", name="uq_ballot_draft_survey_id_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    #: The batch number written on the bundle of paper forms, unique within the survey.
+    number: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     #: Sealed JSON: {"origin": "grid" | "upload", "first": [rows], "second": [rows] | null}.
     sealed_payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PaperHandout(Base):
+    """How many paper forms were handed out to one branch and category.
+
+    Turnout of paper ballots is returned (counted and sealed ballots of source paper) against
+    handed out, as it is returned codes against minted ones for the web.
+    """
+
+    __tablename__ = "paper_handout"
+
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
+    )
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branch.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("respondent_category.id", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer)

@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     BRANCH_VIEWER = "branch_viewer"
+    #: Keys paper ballots and sees nothing else (no results, no codes, no accounts).
+    DATA_ENTRY = "data_entry"
 
 
 class User(Base):

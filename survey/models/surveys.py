@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
     String,
+    Table,
+    Text,
     UniqueConstraint,
     select,
 )
@@ -21,6 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from survey.models.ballots import Response, SealedBallot
 from survey.models.base import Base, enum_column
 from survey.models.lifecycle import Action, InvalidTransition, SurveyState
+
+if TYPE_CHECKING:
+    from survey.models.branches import Branch
 
 
 class SurveyKind(enum.StrEnum):
@@ -39,6 +47,17 @@ class ResultsVisibility(enum.StrEnum):
     LIVE = "live"
 
 
+#: The branches a campaign measures. A report lists its campaign's branches (and any other
+#: branch that has answers), so a branch list imported for a new campaign never adds rows to
+#: an earlier campaign's report, and codes are minted only for the campaign's own branches.
+campaign_branch = Table(
+    "campaign_branch",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("branch_id", ForeignKey("branch.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Campaign(Base):
     __tablename__ = "campaign"
 
@@ -46,17 +65,27 @@ class Campaign(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     created_on: Mapped[date] = mapped_column(Date, default=date.today)
+    #: Hidden from the default lists, kept intact (only a campaign whose surveys are all closed).
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
     surveys: Mapped[list[Survey]] = relationship(
         back_populates="campaign", order_by="Survey.id", cascade="all, delete-orphan"
     )
+    branches: Mapped[list[Branch]] = relationship(secondary=campaign_branch, order_by="Branch.code")
 
 
 class Survey(Base):
     """One measured stage of a campaign, with its questionnaire."""
 
     __tablename__ = "survey"
-    __table_args__ = (CheckConstraint("threshold >= 3", name="threshold_at_least_three"),)
+    __table_args__ = (
+        CheckConstraint("threshold >= 3", name="threshold_at_least_three"),
+        CheckConstraint("target IS NULL OR (target > 0 AND target <= 1)", name="target_is_a_rate"),
+        CheckConstraint(
+            "opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at",
+            name="opens_before_closes",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
@@ -86,6 +115,18 @@ class Survey(Base):
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    #: The favourable rate the organisation aims for (the seed's yardstick: 好 and 比較好 at
+    #: 90% or more), as a share; None = no target. Results are read against it.
+    target: Mapped[float | None] = mapped_column(Float)
+    #: Shown above the questionnaire and on the thank-you page ('' = the standard text).
+    welcome_text: Mapped[str] = mapped_column(Text, default="")
+    thanks_text: Mapped[str] = mapped_column(Text, default="")
+    #: Scheduled opening and closing (naive UTC); the survey takes these steps by itself,
+    #: audited like any other state change.
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Hidden from the default lists, kept intact (closed surveys only).
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
     campaign: Mapped[Campaign] = relationship(back_populates="surveys")
     options: Mapped[list[ScaleOption]] = relationship(
@@ -180,7 +221,11 @@ class RespondentCategory(Base):
 
 
 class Item(Base):
-    """One rated aspect of the questionnaire."""
+    """One rated aspect of the questionnaire.
+
+    Stages of a campaign are compared item by item: by ``key`` unless the office paired an item
+    with an earlier stage's explicitly (``compares_with_id``), for example after renumbering.
+    """
 
     __tablename__ = "item"
     __table_args__ = (UniqueConstraint("survey_id", "key"),)
@@ -190,5 +235,8 @@ class Item(Base):
     key: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)
+    #: The earlier stage's item this one is compared with (overrides pairing by key).
+    compares_with_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
 
     survey: Mapped[Survey] = relationship(back_populates="items")
+    compares_with: Mapped[Item | None] = relationship(remote_side=[id])

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from survey.db import db
 from survey.models import BallotDraft, Survey, User
@@ -120,8 +120,14 @@ def create_draft(
         raise Rejected(problems)
     data = {"origin": origin, "source": source, "first": rows, "lines": lines, "second": None}
     with db.transaction() as session:
+        # Numbered under the survey's lock, so two clerks saving at once get 1 and 2.
+        db.lock_survey(survey.id, exclusive=True)
+        last = session.scalar(
+            select(func.max(BallotDraft.number)).where(BallotDraft.survey_id == survey.id)
+        )
         draft = BallotDraft(
             survey_id=survey.id,
+            number=(last or 0) + 1,
             created_by=actor.id if actor is not None else None,
             sealed_payload=_sealed(data),
             created_at=datetime.now(UTC).replace(tzinfo=None),

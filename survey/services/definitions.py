@@ -35,6 +35,7 @@ from survey.models import (
 )
 from survey.services import audit
 from survey.services.imports import Problem, Rejected
+from survey.services.lookup import active_branches
 
 #: Slugs of campaigns and surveys: they appear in addresses and file names.
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
@@ -316,7 +317,11 @@ def apply_definition(definition: SurveyDefinition, source: str, user: User | Non
         if problems:
             raise Rejected(problems)
     if campaign is None:
-        campaign = Campaign(slug=definition.campaign_slug, title=definition.campaign_title)
+        campaign = Campaign(
+            slug=definition.campaign_slug,
+            title=definition.campaign_title,
+            branches=active_branches(),
+        )
         session.add(campaign)
     campaign.title = definition.campaign_title
     if survey is None:

@@ -71,3 +71,10 @@ def get_row(model: type, row_id: int) -> Any:
     if found is None:
         raise NotFound(_("This page does not exist."))
     return found
+
+
+def active_branches() -> list[Branch]:
+    """Every active branch, by code: the branches a new campaign measures unless told otherwise."""
+    return list(
+        db.session.scalars(select(Branch).where(Branch.is_active.is_(True)).order_by(Branch.code))
+    )

@@ -40,6 +40,7 @@ from survey.services.definitions import (
     definition_of,
 )
 from survey.services.imports import Rejected
+from survey.services.lookup import active_branches
 
 #: Where the questionnaires of the 2005 campaign (the demo) are kept as YAML definitions.
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -123,7 +124,7 @@ def create_campaign(actor: User, slug: str, title: str) -> Campaign:
     if slug_taken(Campaign, slug):
         raise Invalid(_("This short name is already used by another campaign."), field="slug")
     with db.transaction() as session:
-        campaign = Campaign(slug=slug, title=title.strip())
+        campaign = Campaign(slug=slug, title=title.strip(), branches=active_branches())
         session.add(campaign)
         session.flush()
         audit.record("campaign.create", f"campaign={slug}", user=actor)
