@@ -39,6 +39,17 @@ from survey.models.base import Base, random_id
 from survey.models.branches import Branch, BranchMembers
 from survey.models.lifecycle import Action, InvalidTransition, SurveyState
 from survey.models.office import ApiToken, AuditEntry, Role, Throttle, User, UserSession
+from survey.models.rectify import (
+    Measure,
+    MeasureStatus,
+    Opinion,
+    OpinionSource,
+    Plan,
+    PlanState,
+    ProblemClass,
+    PublicFeedback,
+    Theme,
+)
 from survey.models.surveys import (
     Access,
     Campaign,
@@ -68,7 +79,15 @@ __all__ = [
     "Comment",
     "InvalidTransition",
     "Item",
+    "Measure",
+    "MeasureStatus",
+    "Opinion",
+    "OpinionSource",
     "PaperHandout",
+    "Plan",
+    "PlanState",
+    "ProblemClass",
+    "PublicFeedback",
     "RespondentCategory",
     "RespondentTally",
     "Response",
@@ -80,6 +99,7 @@ __all__ = [
     "Survey",
     "SurveyKind",
     "SurveyState",
+    "Theme",
     "Throttle",
     "TotalTally",
     "User",

@@ -67,6 +67,9 @@ class Campaign(Base):
     created_on: Mapped[date] = mapped_column(Date, default=date.today)
     #: Hidden from the default lists, kept intact (only a campaign whose surveys are all closed).
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The public page of filed rectification plans (公示) is on: anyone may read it and leave
+    #: feedback, without signing in.
+    plans_are_public: Mapped[bool] = mapped_column(Boolean, default=False)
 
     surveys: Mapped[list[Survey]] = relationship(
         back_populates="campaign", order_by="Survey.id", cascade="all, delete-orphan"
