@@ -86,7 +86,7 @@ def _survey_charts(report: Report, item: str) -> list[Chart]:
         charts.rank_chart(report, item),
         charts.funnel_chart(report, item),
         charts.distribution_chart(report, item),
-        charts.heatmap_chart(report),
+        charts.heatmap_chart(report, item),
     ]
     return [chart for chart in built if chart is not None]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,9 +14,13 @@ from survey.results.charts.base import (
     SIGNAL_MARKS,
     Chart,
     Table,
+    branch_order,
+    category_axis,
     layout,
     option_colours,
     pct,
+    sorting,
+    survey_target,
     what_is_drawn,
 )
 from survey.services.report import Report
@@ -27,8 +32,9 @@ def _counts(summaries: list[Summary], width: int) -> list[int]:
 
 
 def _rows(report: Report, item: str) -> list[tuple[str, list[int]]]:
-    """(label, option counts) for all branches together, then each shown branch by code, on
-    the item (or summed over every item); rows without answers are left out."""
+    """(label, option counts) for all branches together, then each shown branch in the page's
+    order (:func:`branch_order`), on the item (or summed over every item); rows without answers
+    are left out."""
 
     def chosen(items: dict[str, Summary]) -> list[Summary]:
         if item == COMPOSITE:
@@ -40,7 +46,7 @@ def _rows(report: Report, item: str) -> list[tuple[str, list[int]]]:
     overall = report.analysis.overall or {}
     if overall:
         rows.append((_("All branches"), _counts(chosen(overall), width)))
-    for branch in sorted(report.shown, key=lambda b: b.code):
+    for branch in branch_order(report, item):
         rows.append((branch.label, _counts(chosen(branch.result.items), width)))
     return [(label, counts) for label, counts in rows if sum(counts)]
 
@@ -100,8 +106,9 @@ def distribution_chart(report: Report, item: str) -> Chart | None:
             rows=len(rows),
             barmode="relative",
             xaxis=axis,
-            yaxis={"autorange": "reversed", "automargin": True},
+            yaxis=category_axis([label for label, _c in rows]),
         ),
+        "sort": sorting(branch_order(report, item), pinned=[_("All branches")]),
     }
     table_rows = [
         [label, str(sum(counts))]
@@ -135,6 +142,64 @@ def _heat_cells(report: Report, branches) -> tuple[list, list, list]:
     return z, text, custom
 
 
+#: The heat map's colours: oranges below the target, blues from the target up.
+BELOW_TARGET = ("#a63603", "#fdd0a2")
+FROM_TARGET = ("#deebf7", "#08519c")
+
+
+def heat_range(values: list[float | None]) -> tuple[int, int]:
+    """The observed range of the heat map's rates (percent), rounded out to whole points and
+    at least one point wide."""
+    seen = [v for v in values if v is not None]
+    low, high = (math.floor(min(seen)), math.ceil(max(seen))) if seen else (0, 100)
+    if high - low < 1:
+        low, high = max(0, high - 1), max(1, high)
+    return low, high
+
+
+def heat_scale(values: list[float | None], target: float | None) -> dict[str, Any]:
+    """The colour scale of the heat map over the observed range (in percent, rounded out to
+    whole points), so differences between branches show as differences in colour. With a
+    target inside the range, cells below it are orange and cells at or above it blue, and the
+    colour bar names the target; otherwise one blue scale."""
+    low, high = heat_range(values)
+    scale: dict[str, Any] = {
+        "zmin": low,
+        "zmax": high,
+        "colorscale": [[0, FROM_TARGET[0]], [1, FROM_TARGET[1]]],
+        "colorbar": {"title": {"text": _("Favourable rate")}, "ticksuffix": "%"},
+    }
+    if target is None:
+        return scale
+    goal = 100 * target
+    if goal <= low:
+        return scale
+    if goal > high:
+        scale["colorscale"] = [[0, BELOW_TARGET[0]], [1, BELOW_TARGET[1]]]
+        scale["colorbar"]["title"]["text"] = _(
+            "Favourable rate (all below the target of %(target)s)", target=display.percent(target)
+        )
+        return scale
+    at = (goal - low) / (high - low)
+    scale["colorscale"] = [
+        [0, BELOW_TARGET[0]],
+        [at, BELOW_TARGET[1]],
+        [at, FROM_TARGET[0]],
+        [1, FROM_TARGET[1]],
+    ]
+    ticks = sorted({low, high, round(goal, 1)})
+    scale["colorbar"].update(
+        tickmode="array",
+        tickvals=ticks,
+        ticktext=[
+            _("target %(rate)s", rate=display.percent(target)) if t == round(goal, 1) else f"{t:g}%"
+            for t in ticks
+        ],
+        ticksuffix="",
+    )
+    return scale
+
+
 def _heat_trace(report: Report, branches, z, text, custom) -> dict[str, Any]:
     return {
         "type": "heatmap",
@@ -146,18 +211,16 @@ def _heat_trace(report: Report, branches, z, text, custom) -> dict[str, Any]:
         "customdata": custom,
         "hovertemplate": "%{y} · %{x}: %{z:.1f}% (n = %{customdata[0]}); "
         "%{customdata[1]}<extra></extra>",
-        "colorscale": [[0, "#f7fbff"], [0.5, "#9ecae1"], [1, "#08519c"]],
-        "zmin": 0,
-        "zmax": 100,
         "xgap": 2,
         "ygap": 2,
-        "colorbar": {"title": {"text": _("Favourable rate")}, "ticksuffix": "%"},
+        **heat_scale([v for row in z for v in row], survey_target(report)),
     }
 
 
-def heatmap_chart(report: Report) -> Chart | None:
-    """Branch × item favourable rates; ▲/▼ mark cells clearly above/below the rest (Holm)."""
-    branches = sorted(report.shown, key=lambda b: b.code)
+def heatmap_chart(report: Report, item: str = COMPOSITE) -> Chart | None:
+    """Branch × item favourable rates, branches in the page's order for ``item``; ▲/▼ mark
+    cells clearly above/below the rest (Holm); colours span the observed rates."""
+    branches = branch_order(report, item)
     if not branches or not report.items:
         return None
     z, text, custom = _heat_cells(report, branches)
@@ -168,19 +231,35 @@ def heatmap_chart(report: Report) -> Chart | None:
             title,
             rows=len(branches),
             xaxis={"automargin": True},
-            yaxis={"autorange": "reversed", "automargin": True},
+            yaxis=category_axis([b.label for b in branches]),
         ),
+        "sort": sorting(branches),
     }
     rows = [
         [branch.label] + [t or display.MISSING for t in text_row]
         for branch, text_row in zip(branches, text, strict=True)
     ]
     columns = [_("Branch")] + [item.text for item in report.items]
+    target = survey_target(report)
+    observed = heat_range([v for row in z for v in row])
     notes = [
+        _(
+            "Colours span the rates observed, from %(low)s to %(high)s, so that small "
+            "differences show; read the numbers in the cells.",
+            low=f"{observed[0]}%",
+            high=f"{observed[1]}%",
+        ),
         _(
             "▲ clearly above the other branches, ▼ clearly below the other branches: the "
             "difference from all other answers to the item is unlikely to be chance, after "
             "Holm's correction for testing every branch. Unmarked cells show no clear difference."
-        )
+        ),
     ]
+    if target is not None:
+        notes.append(
+            _(
+                "Orange cells are below the survey's target of %(target)s, blue cells reach it.",
+                target=display.percent(target),
+            )
+        )
     return Chart("fig-heatmap", title, figure, Table(title, columns, rows), notes)

@@ -175,6 +175,50 @@ def overall_rate(report: Report, item: str) -> float | None:
     return None if summary is None else summary.favourable_rate
 
 
+def survey_target(report: Report) -> float | None:
+    """The survey's target favourable rate (0–1), or None when it sets none."""
+    return getattr(report.survey, "target", None)
+
+
+def branch_order(report: Report, item: str) -> list[BranchReport]:
+    """The order every chart of a page lists branches in by default: best favourable rate on
+    ``item`` (the figure the rank chart draws) first, ties and branches without a rate by code.
+
+    The reader can change it in the browser (``static/js/charts.js`` reads :func:`sorting`).
+    """
+    position = {p.code: i for i, p in enumerate(branch_points(report, item))}
+    return sorted(report.shown, key=lambda b: (position.get(b.code, len(position)), b.code))
+
+
+def sorting(
+    branches: list[BranchReport] | list[Point], pinned: list[str] | None = None
+) -> dict[str, Any]:
+    """What ``charts.js`` needs to re-sort a figure's branch axis and its table: the branches
+    (label and code) in the default order, the labels that stay first (all branches
+    together), and the choices of the order selector in the reader's language."""
+    return {
+        "branches": [[b.label, b.code] for b in branches],
+        "pinned": pinned or [],
+        "label": _("Order of branches"),
+        "choices": [
+            ["rate", _("Favourable rate, highest first")],
+            ["code", _("Branch code")],
+            ["name", _("Branch name")],
+        ],
+    }
+
+
+def category_axis(labels: list[str], **extra: Any) -> dict[str, Any]:
+    """A branch axis read top to bottom in the given order (``charts.js`` may re-sort it)."""
+    return {
+        "categoryorder": "array",
+        "categoryarray": labels,
+        "autorange": "reversed",
+        "automargin": True,
+        **extra,
+    }
+
+
 def option_colours(report: Report) -> dict[str, str]:
     """A colour per option: favourable ones blue (darkest = best), others orange."""
     favourable = [o.key for o in report.scale if o.favourable]

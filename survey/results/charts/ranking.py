@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask_babel import gettext as _
@@ -16,7 +17,9 @@ from survey.results.charts.base import (
     Chart,
     Point,
     Table,
+    branch_order,
     branch_points,
+    category_axis,
     composite_mode,
     error_bars,
     layout,
@@ -24,6 +27,7 @@ from survey.results.charts.base import (
     overall_rate,
     pct,
     rate_axis,
+    sorting,
     what_is_drawn,
 )
 from survey.services.report import Report
@@ -89,9 +93,10 @@ def rank_chart(report: Report, item: str) -> Chart:
             title,
             rows=len(points),
             xaxis=rate_axis(_("Favourable rate")),
-            yaxis={"autorange": "reversed", "automargin": True},
+            yaxis=category_axis([p.label for p in points]),
             showlegend=False,
         ),
+        "sort": sorting(points),
     }
     columns = [
         _("Branch"),
@@ -148,17 +153,37 @@ def _limit_traces(p: float, low: int, high: int) -> list[dict[str, Any]]:
     return traces
 
 
+def _funnel_sizes(points: list[tuple[str, int, float]]) -> tuple[int, int]:
+    """The range of n the limit lines are drawn over: a little beyond the smallest and largest
+    branch, so every dot sits inside the lines' span."""
+    low = max(1, int(min(n for _l, n, _r in points) * 0.8))
+    high = max(low + 1, int(max(n for _l, n, _r in points) * 1.25) + 1)
+    return low, high
+
+
+def funnel_axes(p: float, points: list[tuple[str, int, float]]) -> tuple[list, list]:
+    """Axis ranges that fit the dots and the survey-wide rate with a margin: the y axis in
+    percent, rounded out to 5 points within 0–100; the x axis (log n) over the drawn sizes.
+    The limit lines may leave the plot at very small n; the dots never do."""
+    rates = [100 * r for _l, _n, r in points] + [100 * p]
+    bottom = max(0.0, 5 * math.floor((min(rates) - 3) / 5))
+    top = min(100.0, 5 * math.ceil((max(rates) + 3) / 5))
+    if top - bottom < 10:
+        bottom, top = max(0.0, top - 10), max(10.0, min(100.0, bottom + 10))
+    low, high = _funnel_sizes(points)
+    x_range = [round(math.log10(low), 4), round(math.log10(high), 4)]
+    return x_range, [bottom, top]
+
+
 def _funnel_data(p: float, points: list[tuple[str, int, float]]) -> list[dict[str, Any]]:
-    low = min(n for _l, n, _r in points) // 2
-    high = int(max(n for _l, n, _r in points) * 1.1)
+    low, high = _funnel_sizes(points)
     data = _limit_traces(p, low, high)
-    ends = [round(max(1, low), 2), round(max(high, max(1, low) + 1), 2)]
     data.append(
         {
             "type": "scatter",
             "mode": "lines",
             "name": _("Survey-wide rate"),
-            "x": ends,
+            "x": [low, high],
             "y": [pct(p), pct(p)],
             "line": {"color": OVERALL_COLOUR, "width": 1.5},
             "hoverinfo": "skip",
@@ -198,19 +223,28 @@ def funnel_chart(report: Report, item: str) -> Chart | None:
     if p is None or not points:
         return None
     title = _("Funnel plot: %(what)s", what=what_is_drawn(report, item))
+    x_range, y_range = funnel_axes(p, points)
+    order = branch_order(report, item)
     figure = {
         "data": _funnel_data(p, points),
         "layout": layout(
             title,
-            xaxis={"title": {"text": _("Respondents (n)")}, "type": "log", "gridcolor": "#e5e5e5"},
-            yaxis=rate_axis(_("Favourable rate")),
+            xaxis={
+                "title": {"text": _("Respondents (n)")},
+                "type": "log",
+                "range": x_range,
+                "gridcolor": "#e5e5e5",
+            },
+            yaxis=rate_axis(_("Favourable rate"), range=y_range),
             margin={"l": 70, "r": 30, "t": 90, "b": 60},
             height=440,
         ),
+        "sort": sorting(order),
     }
+    position = {b.label: i for i, b in enumerate(order)}
     rows = [
         [label, str(n), display.percent(rate), funnel_position_words(rate, p, n)]
-        for label, n, rate in sorted(points, key=lambda x: (-x[2], x[0]))
+        for label, n, rate in sorted(points, key=lambda x: (position.get(x[0], len(order)), x[0]))
     ]
     table = Table(
         _("Branches against the control limits around %(rate)s", rate=display.percent(p)),
