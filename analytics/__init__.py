@@ -6,6 +6,7 @@ counts, so the cost grows with the number of cells, not with the number of respo
 statistics are ``None``, never NaN, and results hold plain Python numbers.
 """
 
+from analytics.headline import BranchHeadline
 from analytics.omnibus import (
     ChiSquare,
     KruskalWallis,
@@ -44,6 +45,7 @@ from analytics.suppression import suppressed
 from analytics.weighting import Weighted, post_stratified
 
 __all__ = [
+    "BranchHeadline",
     "BranchResult",
     "CategoryResult",
     "ChiSquare",

@@ -27,13 +27,22 @@ from analytics._util import as_counts, to_float
 #: Cohen's (1988) thresholds of w for a small, medium and large effect.
 COHEN_W = ((0.5, "large"), (0.3, "medium"), (0.1, "small"))
 
+#: Thresholds of ε² for a small, medium and large effect (Rea & Parker 1992, as tabled by
+#: Tomczak & Tomczak 2014, Trends Sport Sci 21:19, and used by R's rstatix::kruskal_effsize).
+EPSILON_SQUARED = ((0.26, "large"), (0.08, "medium"), (0.01, "small"))
+
+#: Expected counts below this make the χ² approximation doubtful (Cochran 1954).
+SMALL_EXPECTED = 5
+
 
 @dataclass(frozen=True, slots=True)
 class ChiSquare:
     """Pearson χ² test of independence with Cramér's V (no continuity correction).
 
     ``df_star`` is min(rows, columns) − 1 of the tested table (empty rows and columns dropped),
-    which Cramér's V is scaled by.
+    which Cramér's V is scaled by. ``small_expected`` is the share of its cells whose expected
+    count is below 5: where it is large the χ² p is only a rough guide (R warns "Chi-squared
+    approximation may be incorrect"), which is why the pages lead with Kruskal–Wallis.
     """
 
     statistic: float | None
@@ -41,6 +50,7 @@ class ChiSquare:
     p: float | None
     cramers_v: float | None
     df_star: int | None = None
+    small_expected: float | None = None
 
     @property
     def effect_size(self) -> str | None:
@@ -60,6 +70,15 @@ class KruskalWallis:
     df: int | None
     p: float | None
     epsilon_squared: float | None
+
+    @property
+    def effect_size(self) -> str | None:
+        """``negligible``, ``small``, ``medium`` or ``large`` from ε² (:data:`EPSILON_SQUARED`);
+        None when undefined."""
+        if self.epsilon_squared is None:
+            return None
+        e2 = self.epsilon_squared
+        return next((size for bound, size in EPSILON_SQUARED if e2 >= bound), "negligible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +113,7 @@ def chi_square(table: Sequence[Sequence[int]] | np.ndarray) -> ChiSquare:
         p=to_float(stats.chi2.sf(statistic, df)),
         cramers_v=to_float(cramers_v),
         df_star=min(rows, cols) - 1,
+        small_expected=float((expected < SMALL_EXPECTED).mean()),
     )
 
 

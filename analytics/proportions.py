@@ -33,7 +33,13 @@ def wilson_interval(
     k: object, n: object, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval, no continuity correction, vectorised (Newcombe 1998, method 3)."""
-    z = z_value(confidence)
+    return wilson_interval_z(k, n, z_value(confidence))
+
+
+def wilson_interval_z(k: object, n: object, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` for a given normal quantile z. k and n need not be whole: with
+    k = p·n_eff and n = n_eff it is the Wilson interval on an effective sample size (as R's
+    ``prop.test(p * n_eff, n_eff, correct = FALSE)``)."""
     k_arr = np.asarray(k, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     k_arr, n_arr = np.broadcast_arrays(k_arr, n_arr)

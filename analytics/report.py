@@ -26,9 +26,17 @@ Decisions worth knowing
   figure from revealing a suppressed category (two differently weighted averages of the same
   cells could be solved for it), the branch's suppressed categories are pooled into one stratum
   whose weight is the sum of theirs; the pool holds ≥ k respondents by the complementary rule.
+* **Verdicts** (:attr:`VsRest.verdict`) say what a page may say about a branch on an item:
+  ``above``/``below`` (the Holm-adjusted mark), ``not_tested`` (no test was possible: no answers,
+  or no variation in the 2×2 table), ``too_few`` (not clear, and the branch has fewer answers on
+  the item than ``min_rank_respondents``, the survey's own "too few to rank"), else ``none``.
+* **The headline figure** of a branch (:class:`analytics.headline.BranchHeadline`) is the
+  post-stratified composite when categories are weighted, else the mean over items, with a
+  Wilson interval on its effective n, its group (clearly above / not distinguishable / clearly
+  below the rest, Holm-adjusted) and its mark against the survey's target.
 * **Ranks** go only to shown branches with at least ``min_rank_respondents`` respondents, by the
-  composite favourable rate (post-stratified when categories are weighted), descending,
-  competition style (1, 2, 2, 4), ties within 1e-12.
+  headline figure, descending, competition style (1, 2, 2, 4), ties within 1e-12. They stay in
+  the JSON for compatibility; pages show the groups, which the data can support.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics._util import as_counts, check_confidence, z_value
+from analytics.headline import BranchHeadline, grouped, mean_effective_n, with_interval
 from analytics.omnibus import (
     ChiSquare,
     KruskalWallis,
@@ -68,6 +77,9 @@ EMPTY = "empty"
 ABOVE = "above"
 BELOW = "below"
 NO_SIGNAL = "none"
+#: Verdicts beyond the signals (see :attr:`VsRest.verdict`).
+NOT_TESTED = "not_tested"
+TOO_FEW = "too_few"
 
 #: Changes between two stages (see :attr:`Comparison.change`).
 HIGHER = "higher"
@@ -123,6 +135,8 @@ class SurveyCounts:
     #: how many complete responses have each total score
     complete_total_counts: np.ndarray
     min_rank_respondents: int = 30
+    #: The survey's yardstick, a favourable share in [0, 1], or None.
+    target: float | None = None
 
     def __post_init__(self) -> None:
         """Coerce the arrays and check that shapes, keys and counts agree (caller errors raise)."""
@@ -148,6 +162,8 @@ class SurveyCounts:
             raise ValueError("an item has more answers than the cell has respondents")
         if self.threshold < 0 or self.min_rank_respondents < 0:
             raise ValueError("threshold and min_rank_respondents must not be negative")
+        if self.target is not None and not 0 <= self.target <= 1:
+            raise ValueError("the target is a share between 0 and 1")
         item_counts = as_counts(self.complete_item_counts, ndim=2)
         if item_counts.shape != shape[2:]:
             raise ValueError(f"complete_item_counts has shape {item_counts.shape}, not {shape[2:]}")
@@ -181,13 +197,15 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class VsRest:
-    """A branch against the rest of the survey on one item; effect = branch rate − rest rate."""
+    """A branch against the rest of the survey on one item; effect = branch rate − rest rate.
+    ``verdict`` is what may be said in words (module docstring, "Verdicts")."""
 
     p: float | None
     p_adjusted: float | None
     signal: str
     method: str | None
     effect: float | None
+    verdict: str = NO_SIGNAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +239,8 @@ class BranchResult:
     composite: Composite | None
     rank: int | None
     categories: dict[str, CategoryResult]
+    #: The one figure every page names the branch by; None when suppressed or empty.
+    headline: BranchHeadline | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +465,21 @@ def _composite(
     )
 
 
+def _verdict(signal: str, p: float | None, n: int, min_answers: int) -> str:
+    """What may be said: the mark, else why there is none (module docstring, "Verdicts")."""
+    if signal != NO_SIGNAL:
+        return signal
+    if p is None:
+        return NOT_TESTED
+    return TOO_FEW if n < min_answers else NO_SIGNAL
+
+
 def _vs_rest(
-    branch_cells: np.ndarray, shown: np.ndarray, scale: Scale, confidence: float
+    branch_cells: np.ndarray,
+    shown: np.ndarray,
+    scale: Scale,
+    confidence: float,
+    min_answers: int = 0,
 ) -> list[list[VsRest]]:
     """Each shown branch against all other answers, per item, Holm across branches (Holm 1979)."""
     favourable = np.asarray(scale.favourable, dtype=bool)
@@ -482,8 +515,51 @@ def _vs_rest(
             p_adj = adjusted[b][i]
             if p_adj is not None and p_adj < alpha and effect is not None and effect != 0:
                 signal = ABOVE if effect > 0 else BELOW
-            row.append(VsRest(p[b][i], p_adj, signal, method[b][i], effect))
+            verdict = _verdict(signal, p[b][i], int(n[b, i]), min_answers)
+            row.append(VsRest(p[b][i], p_adj, signal, method[b][i], effect, verdict))
         out.append(row)
+    return out
+
+
+def _branch_headline(
+    composite: Composite, item_n: np.ndarray, pooled: bool, z: float
+) -> BranchHeadline | None:
+    """A shown branch's headline figure (module docstring of :mod:`analytics.headline`)."""
+    weighted = composite.weighted
+    if weighted is not None and weighted.rate is not None:
+        return with_interval(weighted.rate, weighted.effective_n, z, True, pooled)
+    effective_n = mean_effective_n(item_n)
+    if composite.favourable_rate is None or effective_n is None:
+        return None
+    return with_interval(composite.favourable_rate, effective_n, z, False, False)
+
+
+def _rest_figures(
+    counts: SurveyCounts, branches: list[int], weighting: _Weighting | None
+) -> dict[int, tuple[float, float]]:
+    """(rate, effective n) of the same headline figure over all answers but each branch's."""
+    if not branches:
+        return {}
+    scale, index = counts.scale, np.asarray(branches)
+    out: dict[int, tuple[float, float]] = {}
+    if weighting is not None:
+        rest_cells = counts.counts.sum(axis=0)[None] - counts.counts[index]
+        rest_rates = _composite_rates(rest_cells, scale)
+        rest_sizes = counts.respondents.sum(axis=0)[None] - counts.respondents[index]
+        for j, b in enumerate(branches):
+            rest = weighted_rate(
+                rest_rates[j], rest_sizes[j], weighting.given, weighting.values, weighting.z
+            )
+            if rest.rate is not None:
+                out[b] = (rest.rate, rest.effective_n)
+        return out
+    all_cells = counts.counts.sum(axis=1)
+    rest_cells = all_cells.sum(axis=0)[None] - all_cells[index]
+    rates = _composite_rates(rest_cells, scale)
+    for j, b in enumerate(branches):
+        effective_n = mean_effective_n(rest_cells[j].sum(axis=-1))
+        if np.isfinite(rates[j]) and effective_n is not None:
+            out[b] = (float(rates[j]), effective_n)
     return out
 
 
@@ -535,7 +611,9 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
     n_branches, n_categories = counts.respondents.shape
     flat_cells = counts.counts.reshape((n_branches * n_categories, *counts.counts.shape[2:]))
     category_summaries = _summaries(flat_cells, scale, confidence)
-    vs_rest = _vs_rest(branch_cells, shown, scale, confidence)
+    vs_rest = _vs_rest(branch_cells, shown, scale, confidence, counts.min_rank_respondents)
+    headlines: dict[int, BranchHeadline] = {}
+    z = z_value(confidence)
 
     composites: dict[int, Composite] = {}
     categories: dict[int, dict[str, CategoryResult]] = {}
@@ -568,6 +646,11 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
             scale,
             weighting,
         )
+        figure = _branch_headline(
+            composites[b], branch_cells[b].sum(axis=-1), bool(hidden_mask.any()), z
+        )
+        if figure is not None and status == SHOWN:
+            headlines[b] = figure
 
     rankable = {
         b: _ranking_rate(composites[b])
@@ -577,6 +660,12 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
         and _ranking_rate(composites[b]) is not None
     }
     ranks = _ranks(rankable)  # type: ignore[arg-type]
+    headlines = grouped(
+        headlines,
+        _rest_figures(counts, sorted(rankable), weighting),
+        counts.target,
+        1.0 - confidence,
+    )
 
     branches = []
     for b, (key, status) in enumerate(zip(counts.branch_keys, statuses, strict=True)):
@@ -591,6 +680,7 @@ def analyse(counts: SurveyCounts, confidence: float = 0.95) -> SurveyAnalysis:
                 composite=composites.get(b),
                 rank=ranks.get(b),
                 categories=categories[b],
+                headline=headlines.get(b),
             )
         )
 

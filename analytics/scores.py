@@ -7,7 +7,14 @@ mean ± t_{n−1}·sqrt(var/n), as R ``t.test(x)$conf.int`` on the expanded resp
 
 * n = 0: no mean, no interval.
 * n = 1: a mean but no interval (no variance).
-* every answer the same: var = 0 and the interval is [mean, mean].
+* every one of n ≥ 2 answers the same, w: the t interval would be [w, w], a claim of certainty
+  from a few answers. Instead, the share q of the population that would answer w has the
+  Wilson lower limit L = n/(n + z²) (Wilson 1927, k = n); the rest, at most 1 − L, may sit
+  anywhere on the scale [w_min, w_max]. The interval is
+  [L·w + (1 − L)·w_min, L·w + (1 − L)·w_max]: it has the width of the scale times 1 − L, so
+  it narrows as n grows (to about a tenth of the scale at n = 35) and is never empty. Its
+  coverage is at least the Wilson limit's one-sided coverage, 97.5 % at the 95 % level. R:
+  ``L <- prop.test(n, n, correct = FALSE)$conf.int[1]``.
 """
 
 from __future__ import annotations
@@ -45,6 +52,13 @@ def mean_intervals(
     mean = np.where(has_answers, mean, np.nan)
     lo = np.where(has_spread, mean - half, np.nan)
     hi = np.where(has_spread, mean + half, np.nan)
+    # One distinct answer: bound the mean by the Wilson limit of that answer's share.
+    unanimous = has_spread & (distinct == 1)
+    if np.any(unanimous) and w.size:
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        share = safe_n / (safe_n + z * z)
+        lo = np.where(unanimous, share * mean + (1 - share) * float(w.min()), lo)
+        hi = np.where(unanimous, share * mean + (1 - share) * float(w.max()), hi)
     return mean, lo, hi
 
 

@@ -6,11 +6,19 @@ of 2 against 1 means two thirds against one third. A weight of ``None`` means "n
 that category": the category keeps its sample share n_h/n and the weighted categories share the
 rest in proportion to their weights.
 
-    p_w = Σ W_h·p_h,   Var(p_w) = Σ W_h²·p_h(1 − p_h)/n_h,   interval p_w ± z·sqrt(Var), in [0, 1]
+    p_w = Σ W_h·p_h,   n_eff = (Σw_i)²/Σw_i² = 1/Σ(W_h²/n_h)   (Kish 1965, §11.7)
 
 The Kish effective sample size is (Σw_i)²/Σw_i² with respondent weight w_i = W_h/n_h, which is
-1/Σ(W_h²/n_h) because ΣW_h = 1. Every field is None when no stratum has respondents (or every
-stratum with respondents has weight 0).
+1/Σ(W_h²/n_h) because ΣW_h = 1.
+
+The interval is the Wilson score interval of p_w on n_eff: the Wilson interval of
+k = p_w·n_eff "successes" out of n_eff (Kish 1965 for n_eff; Dean & Pagano 2015, "Evaluating
+confidence interval methods for binomial proportions in clustered surveys", J Surv Stat
+Methodol 3:484, for the Wilson interval on an effective n). The normal (Wald) interval
+p_w ± z·sqrt(Σ W_h²·p_h(1 − p_h)/n_h) that Ceping used before has zero width when every stratum
+is at 0 % or 100 %, and so claimed certainty from a handful of answers; the Wilson interval
+never does, and it agrees with R's ``prop.test(p_w * n_eff, n_eff, correct = FALSE)``. Every
+field is None when no stratum has respondents (or every stratum with respondents has weight 0).
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics._util import as_counts, z_value
+from analytics.proportions import wilson_interval_z
 
 
 @dataclass(frozen=True, slots=True)
 class Weighted:
-    """A post-stratified rate, its normal interval and the Kish effective sample size."""
+    """A post-stratified rate, its Wilson interval on the Kish effective sample size, and that
+    effective sample size."""
 
     rate: float | None
     lo: float | None
@@ -59,7 +69,8 @@ def shares_of(n: np.ndarray, given: np.ndarray, values: np.ndarray) -> np.ndarra
     if weight_sum > 0:
         free_share = float(n[free].sum()) / total
         shares[free] = n[free] / total
-        shares[fixed] = (1.0 - free_share) * values[fixed] / weight_sum
+        # Divide first: a tiny weight times a share can underflow to 0 before the division.
+        shares[fixed] = (1.0 - free_share) * (values[fixed] / weight_sum)
     elif free.any():
         shares[free] = n[free] / float(n[free].sum())
     else:
@@ -73,7 +84,7 @@ def post_stratified(
     weights: Sequence[float | None],
     confidence: float = 0.95,
 ) -> Weighted:
-    """Post-stratified rate with normal interval and Kish effective n (Kish 1965, §11.7)."""
+    """Post-stratified rate with its Wilson interval on the Kish effective n (Kish 1965, §11.7)."""
     z = z_value(confidence)
     n = as_counts(sizes, ndim=1)
     if len(rates) != n.size:
@@ -101,12 +112,6 @@ def weighted_rate(
     present = usable > 0
     w_h, p_h, n_h = shares[present], p[present], usable[present].astype(float)
     rate = float(np.clip((w_h * p_h).sum(), 0.0, 1.0))
-    variance = float((w_h**2 * p_h * (1 - p_h) / n_h).sum())
-    half = z * math.sqrt(max(variance, 0.0))
-    inverse_n = float((w_h**2 / n_h).sum())
-    return Weighted(
-        rate=rate,
-        lo=max(0.0, rate - half),
-        hi=min(1.0, rate + half),
-        effective_n=1.0 / inverse_n,
-    )
+    effective_n = 1.0 / float((w_h**2 / n_h).sum())
+    lo, hi = wilson_interval_z(rate * effective_n, effective_n, z)
+    return Weighted(rate=rate, lo=float(lo), hi=float(hi), effective_n=effective_n)

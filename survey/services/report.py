@@ -32,6 +32,7 @@ from analytics import (
     headline,
 )
 from analytics import compare as compare_counts
+from analytics.headline import BranchHeadline
 from analytics.report import SHOWN, SUPPRESSED
 from survey.db import db
 from survey.models import (
@@ -44,6 +45,7 @@ from survey.models import (
 )
 from survey.refusals import BadRequest, Conflict
 from survey.services import audit, ballot_box
+from survey.services.item_pairs import paired_counts
 from survey.services.report_counts import branch_statuses, report_branches, survey_counts
 
 #: Confidence level of every interval in the report.
@@ -95,6 +97,8 @@ class SurveyFacts:
     campaign: str
     threshold: int
     min_rank_respondents: int
+    #: The survey's yardstick: a favourable share in (0, 1], or None (no target).
+    target: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,13 @@ class BranchReport:
     def respondents(self) -> int:
         """How many responded (shown even for a suppressed branch: turnout is no answer)."""
         return self.result.respondents
+
+    @property
+    def headline(self) -> BranchHeadline | None:
+        """The one figure every page, chart and export names this branch by (None when its
+        figures are not shown); call it ``display.headline_name()``, and say what it is with
+        ``display.headline_basis``."""
+        return self.result.headline
 
     @property
     def is_shown(self) -> bool:
@@ -233,6 +244,7 @@ def _facts(survey: Survey) -> dict:
             campaign=survey.campaign.slug,
             threshold=survey.threshold,
             min_rank_respondents=survey.min_rank_respondents,
+            target=survey.target,
         ),
         "scale": tuple(
             Option(o.key, o.label, float(o.weight), bool(o.is_favourable)) for o in survey.options
@@ -307,7 +319,9 @@ def _build(survey: Survey, compare: Survey | None, branch_id: int | None) -> Rep
     )
     if compare is None:
         return report
-    result = compare_counts(counts, survey_counts(compare), CONFIDENCE)
+    # Items are paired by key unless the office paired them explicitly (services.item_pairs).
+    earlier = paired_counts(survey_counts(compare), compare, survey)
+    result = compare_counts(counts, earlier, CONFIDENCE)
     allowed = {b.code for b in report.branches}
     comparison = StageComparison(
         against=compare.slug,

@@ -2,7 +2,7 @@
 
 The API and ``flask report`` write the report through here, so both keep one contract, which
 fields may be added to but never removed from: ``survey``, ``title``, ``kind``, ``state``,
-``campaign``, ``threshold``, ``confidence``, ``min_rank_respondents``, ``respondents``,
+``campaign``, ``threshold``, ``confidence``, ``min_rank_respondents``, ``target``, ``respondents``,
 ``suppressed_respondents``, ``suppressed_branches``, ``scale``, ``categories``, ``items``,
 ``overall`` (``suppressed``, ``items``, ``headline``), ``branches`` (a suppressed branch carries
 only code, name, respondents, suppressed and status), ``tests``, ``reliability``,
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analytics import CategoryResult, Comparison, Composite, Summary, VsRest
+from analytics import BranchHeadline, CategoryResult, Comparison, Composite, Summary, VsRest
 from survey.services.report import BranchReport, Report, StageComparison, collector_paused
 
 
@@ -56,6 +56,7 @@ def _vs_rest(result: VsRest) -> dict[str, Any]:
         "signal": result.signal,
         "method": result.method,
         "effect": result.effect,
+        "verdict": result.verdict,
     }
 
 
@@ -74,6 +75,24 @@ def _composite(composite: Composite | None) -> dict[str, Any] | None:
             "hi": weighted.hi,
             "effective_n": weighted.effective_n,
         },
+    }
+
+
+def _headline(headline: BranchHeadline | None) -> dict[str, Any] | None:
+    """A branch's one headline figure (:class:`analytics.BranchHeadline`)."""
+    if headline is None:
+        return None
+    return {
+        "rate": headline.rate,
+        "ci": _pair(headline.ci),
+        "effective_n": headline.effective_n,
+        "weighted": headline.is_weighted,
+        "pooled": headline.is_pooled,
+        "group": headline.group,
+        "p": headline.p,
+        "p_adjusted": headline.p_adjusted,
+        "versus_target": headline.versus_target,
+        "target_p_adjusted": headline.target_p_adjusted,
     }
 
 
@@ -105,6 +124,7 @@ def _branch(branch: BranchReport, option_keys: tuple[str, ...]) -> dict[str, Any
     }
     entry["composite"] = _composite(result.composite)
     entry["rank"] = result.rank
+    entry["headline"] = _headline(result.headline)
     entry["categories"] = [_category(c, option_keys) for c in result.categories.values()]
     return entry
 
@@ -117,6 +137,7 @@ def _tests(report: Report) -> dict[str, Any]:
                 "df": t.chi2.df,
                 "p": t.chi2.p,
                 "cramers_v": t.chi2.cramers_v,
+                "small_expected": t.chi2.small_expected,
             },
             "kruskal": {
                 "statistic": t.kruskal.statistic,
@@ -181,6 +202,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "threshold": facts.threshold,
         "confidence": report.confidence,
         "min_rank_respondents": facts.min_rank_respondents,
+        "target": facts.target,
         "respondents": analysis.respondents,
         "suppressed_respondents": analysis.suppressed_total,
         "suppressed_branches": analysis.suppressed_branches,

@@ -117,10 +117,13 @@ def test_vs_rest_and_holm(survey):
         assert mark.p_adjusted == p_adj
         if p_adj < 0.05:
             assert mark.signal == ("above" if mark.effect > 0 else "below")
+            assert mark.verdict == mark.signal
         else:
             assert mark.signal == "none"
+            too_few = b.items["q1"].n < counts.min_rank_respondents
+            assert mark.verdict == ("too_few" if too_few else "none")
     empty = next(b for b in result.branches if b.status == "empty")
-    assert empty.vs_rest["q1"] == VsRest(None, None, "none", None, None)
+    assert empty.vs_rest["q1"] == VsRest(None, None, "none", None, None, "not_tested")
 
 
 def test_signals_detect_a_clearly_different_branch(simulate_survey):
@@ -273,12 +276,14 @@ def test_edge_cases_never_nan_or_raise(scale, sizes, cell, assert_plain):
         assert result.tests["q2"].chi2.p is None and result.tests["q2"].kruskal.p is None
 
 
-def test_all_answers_equal_gives_zero_width_and_no_tests(assert_plain):
-    """Every answer on one option: rate 0 or 1, score interval a point, tests None."""
+def test_all_answers_equal_gives_a_wide_interval_and_no_tests(assert_plain):
+    """Every answer on one option: rate 0 or 1, a score interval that is not a point, no tests."""
     counts = _edge_survey(SCALES["four"], [[6, 6], [7, 7]], [0, 0, 6, 0])
     result = analyse(counts)
     summary = result.overall["q1"]
-    assert summary.favourable_rate == 0.0 and summary.score_ci == (2.0, 2.0)
+    assert summary.favourable_rate == 0.0 and summary.score_mean == 2.0
+    lo, hi = summary.score_ci
+    assert lo < 2.0 < hi
     assert result.tests["q1"].kruskal.statistic is None
     assert result.tests["q1"].chi2.statistic is None
     assert all(b.vs_rest["q1"].p is None for b in result.branches)

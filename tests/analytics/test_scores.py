@@ -32,7 +32,10 @@ def test_mean_interval_equals_t_interval(counts, confidence):
         assert (lo, hi) == (None, None)
         return
     if np.unique(scores).size == 1:
-        assert lo == hi == mean
+        share = scores.size / (scores.size + stats.norm.ppf(0.5 + confidence / 2) ** 2)
+        assert lo == pytest.approx(share * mean + (1 - share) * min(WEIGHTS), rel=1e-12)
+        assert hi == pytest.approx(share * mean + (1 - share) * max(WEIGHTS), rel=1e-12)
+        assert lo <= mean <= hi and lo < hi
         return
     expected = stats.t.interval(
         confidence, scores.size - 1, loc=scores.mean(), scale=stats.sem(scores)
@@ -45,18 +48,28 @@ def test_mean_interval_equals_t_interval(counts, confidence):
     [
         ([0, 0, 0], (None, None, None)),
         ([0, 1, 0], (2.0, None, None)),
-        ([0, 0, 7], (3.0, 3.0, 3.0)),
     ],
 )
 def test_mean_interval_edge_cases(counts, expected):
-    """n = 0 gives no mean, n = 1 no interval, one distinct answer a zero-width interval."""
+    """n = 0 gives no mean, n = 1 no interval."""
     assert mean_interval(counts, [1, 2, 3]) == expected
 
 
-def test_constant_answers_with_awkward_weight_have_zero_width():
-    """All answers equal at a weight like 0.1 still give var = 0 exactly (no rounding residue)."""
+def test_unanimous_answers_never_give_a_zero_width_interval():
+    """Seven answers all at the top (3 on a 1–3 scale): the Wilson lower limit of the share at
+    the top is 7/(7 + z²) = 0.6457 (R: prop.test(7, 7, correct = FALSE)$conf.int[1]), so the
+    mean lies in [0.6457·3 + 0.3543·1, 3] = [2.2913, 3] (R-checked: 2.29133913)."""
+    mean, lo, hi = mean_interval([0, 0, 7], [1, 2, 3])
+    assert mean == 3.0 and hi == pytest.approx(3.0)
+    assert lo == pytest.approx(2.29133913, abs=1e-9)
+
+
+def test_constant_answers_with_awkward_weight_still_get_an_interval():
+    """All answers equal at a weight like 0.1 count as unanimous (no rounding residue), and at
+    n = 1,000,003 the interval is a sliver around the mean, not a point."""
     mean, lo, hi = mean_interval([0, 1_000_003], [0.3, 0.1])
-    assert lo == hi == mean == pytest.approx(0.1)
+    assert mean == pytest.approx(0.1)
+    assert lo == pytest.approx(0.1) and hi == pytest.approx(0.1, abs=1e-6) and hi > mean
 
 
 def test_mean_intervals_vectorised_shapes_and_python_floats():

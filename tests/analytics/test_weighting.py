@@ -17,13 +17,15 @@ def test_hand_computed_two_strata():
     """W = (0.75, 0.25) on p = (0.8, 0.4) with n = (50, 100)."""
     result = post_stratified([0.8, 0.4], [50, 100], [3, 1])
     rate = 0.75 * 0.8 + 0.25 * 0.4
-    variance = 0.75**2 * 0.8 * 0.2 / 50 + 0.25**2 * 0.4 * 0.6 / 100
     assert result.rate == pytest.approx(rate)
-    assert result.lo == pytest.approx(rate - 1.959963984540054 * math.sqrt(variance))
-    assert result.hi == pytest.approx(rate + 1.959963984540054 * math.sqrt(variance))
     respondent_weights = np.repeat([0.75 / 50, 0.25 / 100], [50, 100])
     kish = respondent_weights.sum() ** 2 / (respondent_weights**2).sum()
     assert result.effective_n == pytest.approx(kish)
+    # Wilson on n_eff, written out (Wilson 1927): centre ± half, both over 1 + z²/n.
+    z = 1.959963984540054
+    centre = (rate + z**2 / (2 * kish)) / (1 + z**2 / kish)
+    half = z * math.sqrt(rate * (1 - rate) / kish + z**2 / (4 * kish**2)) / (1 + z**2 / kish)
+    assert (result.lo, result.hi) == pytest.approx((centre - half, centre + half), rel=1e-12)
 
 
 def test_proportional_weights_give_the_pooled_rate_and_full_n():
@@ -66,10 +68,21 @@ def test_undefined_gives_none_fields(rates, sizes, weights):
     assert post_stratified(rates, sizes, weights) == Weighted(None, None, None, None)
 
 
-def test_degenerate_rates_give_zero_width_interval():
-    """All strata at 0 % or 100 % favourable: the variance is 0, the interval a point."""
+def test_degenerate_rates_never_give_a_zero_width_interval():
+    """All strata at 0 % or 100 % favourable: the stratified variance is 0, yet the interval
+    is the Wilson interval on n_eff = 10, as R gives it:
+    prop.test(5, 10, correct = FALSE)$conf.int = (0.2365931, 0.7634069)."""
     result = post_stratified([1.0, 0.0], [5, 5], [1, 1])
-    assert result.rate == result.lo == result.hi == 0.5
+    assert result.rate == 0.5 and result.effective_n == pytest.approx(10)
+    assert (result.lo, result.hi) == pytest.approx((0.2365931, 0.7634069), abs=1e-7)
+
+
+def test_a_branch_at_100_percent_keeps_an_interval_below_100():
+    """Every stratum at 100 %: the old normal interval said 100.0–100.0 %; the Wilson interval
+    on n_eff = 12 reaches down to 75.75 % (R: prop.test(12, 12, correct = FALSE))."""
+    result = post_stratified([1.0, 1.0], [4, 8], [None, None])
+    assert result.rate == result.hi == 1.0
+    assert result.lo == pytest.approx(0.7575060, abs=1e-7)
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,7 +7,10 @@ from the raw answers, not from counts: Wilson intervals (``prop.test(correct = F
 t intervals (``t.test``), branch vs rest (``chisq.test(correct = FALSE)`` or ``fisher.test`` by
 the expected ≥ 5 rule), Holm (``p.adjust``), χ² with Cramér's V and ``kruskal.test`` over the shown
 branches, Cronbach's α,
-the composite and its post-stratified rate, ranks, and the comparison of stages (Newcombe's
+the composite and its post-stratified rate with its Wilson interval on Kish's effective n
+(``prop.test(rate * n_eff, n_eff)``), the branch's headline figure, its group against the rest
+(``prop.test`` of two rates on effective sizes, Holm) and against the target (``prop.test(...,
+p = target)``, Holm), ranks, and the comparison of stages (Newcombe's
 hybrid interval from the Wilson limits, ``wilcox.test(exact = FALSE, correct = TRUE)``).
 Figures must agree to 1e-6 (relative), and both sides must publish exactly the same figures.
 """
@@ -67,6 +70,7 @@ items <- c("q1", "q2", "q3")
 cat_weight <- c(member = 0.6, public = 0.4)
 k <- 5
 min_rank <- 30
+target <- 0.6
 z <- qnorm(0.975)
 out <- character(0)
 put <- function(key, value) {
@@ -103,7 +107,10 @@ summary_of <- function(prefix, answers) {
   if (n < 2) {
     put(paste0(prefix, "|slo"), NA); put(paste0(prefix, "|shi"), NA)
   } else if (var(s) == 0) {
-    put(paste0(prefix, "|slo"), mean(s)); put(paste0(prefix, "|shi"), mean(s))
+    # Unanimous: the Wilson lower limit L of the share at that answer; the rest anywhere.
+    L <- wilson(n, n)[1]
+    put(paste0(prefix, "|slo"), L * mean(s) + (1 - L) * min(weights))
+    put(paste0(prefix, "|shi"), L * mean(s) + (1 - L) * max(weights))
   } else {
     tci <- t.test(s)$conf.int
     put(paste0(prefix, "|slo"), tci[1]); put(paste0(prefix, "|shi"), tci[2])
@@ -154,6 +161,7 @@ for (b in a$codes) {
 }
 for (q in items) summary_of(paste0("overall|", q), s[[q]])
 composites <- c()
+headline <- list()
 for (b in a$shown) {
   rows <- s[s$branch == b, ]
   for (q in items) summary_of(paste0("branch|", b, "|", q), rows[[q]])
@@ -186,17 +194,54 @@ for (b in a$shown) {
   }
   p <- sapply(strata, `[`, 1); n <- sapply(strata, `[`, 2); w <- sapply(strata, `[`, 3)
   rate <- sum(w * p)
-  half <- z * sqrt(sum(w^2 * p * (1 - p) / n))
+  effn <- 1 / sum(w^2 / n)
+  # Wilson on Kish's effective n.
+  ci <- wilson(rate * effn, effn)
   put(paste0("w|", b, "|rate"), rate)
-  put(paste0("w|", b, "|lo"), max(0, rate - half))
-  put(paste0("w|", b, "|hi"), min(1, rate + half))
-  put(paste0("w|", b, "|effn"), 1 / sum(w^2 / n))
+  put(paste0("w|", b, "|lo"), ci[1])
+  put(paste0("w|", b, "|hi"), ci[2])
+  put(paste0("w|", b, "|effn"), effn)
+  # The branch's headline figure is the weighted composite here (categories are weighted).
+  headline[[b]] <- c(rate, effn)
+  put(paste0("h|", b, "|rate"), rate)
+  put(paste0("h|", b, "|lo"), ci[1])
+  put(paste0("h|", b, "|hi"), ci[2])
+  put(paste0("h|", b, "|effn"), effn)
+}
+weighted_of <- function(rows) {
+  cats <- c("member", "public")
+  present <- cats[sapply(cats, function(cc) !is.na(comp_rate(rows[rows$category == cc, ])))]
+  shares <- cat_weight[present] / sum(cat_weight[present])
+  p <- sapply(present, function(cc) comp_rate(rows[rows$category == cc, ]))
+  n <- sapply(present, function(cc) sum(rows$category == cc))
+  c(sum(shares * p), 1 / sum(shares^2 / n))
 }
 rankable <- a$shown[a$sizes[a$shown] >= min_rank]
 ranks <- rank(-composites[rankable], ties.method = "min")
 for (b in a$shown) {
   put(paste0("rank|", b), if (b %in% rankable) ranks[[b]] else NA)
 }
+# Groups: each rankable branch's headline against the same figure of all other answers,
+# pooled two-proportion test on effective sizes, Holm across the rankable branches.
+group_p <- sapply(rankable, function(b) {
+  rest <- weighted_of(s[s$branch != b, ])
+  mine <- headline[[b]]
+  prop.test(c(mine[1] * mine[2], rest[1] * rest[2]), c(mine[2], rest[2]),
+            correct = FALSE)$p.value
+})
+names(group_p) <- rankable
+group_adj <- p.adjust(group_p, "holm")
+for (b in rankable) {
+  put(paste0("h|", b, "|p"), group_p[[b]])
+  put(paste0("h|", b, "|padj"), group_adj[[b]])
+}
+# Against the target: the score test on the effective n, Holm across the shown branches.
+target_p <- sapply(a$shown, function(b) {
+  mine <- headline[[b]]
+  suppressWarnings(prop.test(mine[1] * mine[2], mine[2], p = target, correct = FALSE)$p.value)
+})
+target_adj <- p.adjust(target_p, "holm")
+for (i in seq_along(a$shown)) put(paste0("h|", a$shown[i], "|tpadj"), target_adj[i])
 for (q in items) {
   answered <- s[!is.na(s[[q]]), ]
   fav <- answered[[q]] %in% fav_keys
@@ -349,6 +394,14 @@ def flatten(report: dict) -> dict[str, float | None]:
         out[f"w|{code}|hi"] = weighted["hi"]
         out[f"w|{code}|effn"] = weighted["effective_n"]
         out[f"rank|{code}"] = branch["rank"]
+        figure = branch["headline"]
+        out[f"h|{code}|rate"] = figure["rate"]
+        out[f"h|{code}|lo"], out[f"h|{code}|hi"] = figure["ci"]
+        out[f"h|{code}|effn"] = figure["effective_n"]
+        out[f"h|{code}|tpadj"] = figure["target_p_adjusted"]
+        if figure["group"] is not None:
+            out[f"h|{code}|p"] = figure["p"]
+            out[f"h|{code}|padj"] = figure["p_adjusted"]
         for category in branch["categories"]:
             prefix = f"cat|{code}|{category['key']}"
             out[f"{prefix}|respondents"] = category["respondents"]
@@ -384,6 +437,7 @@ def seed_database(rows, make_survey, make_branch):
     for survey in surveys.values():
         survey.categories[0].weight = 0.6
         survey.categories[1].weight = 0.4
+        survey.target = 0.6
     db.session.commit()
     branches = {code: make_branch(code) for code in ("b0", "b1", "b2", "b3", "b4", "b5", "b6")}
     with db.transaction():
@@ -443,6 +497,18 @@ def test_every_figure_agrees_with_base_r(make_survey, make_branch, tmp_path):
         elif not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
             mismatches.append((key, got, want))
     assert not mismatches, mismatches[:20]
+
+    # Groups and target marks follow from their adjusted p.
+    for branch in report["branches"]:
+        figure = branch.get("headline")
+        if not figure:
+            continue
+        if figure["group"] is not None:
+            clear = figure["p_adjusted"] < 0.05
+            assert figure["group"] in (("above", "below") if clear else ("indistinguishable",))
+        clear = figure["target_p_adjusted"] < 0.05
+        side = "above" if figure["rate"] > 0.6 else "below"
+        assert figure["versus_target"] == (side if clear else "none")
 
     # Signals follow from the adjusted p and the effect.
     for branch in report["branches"]:
