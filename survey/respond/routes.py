@@ -2,8 +2,17 @@
 
 Nothing from a respondent's request is stored except the answers: no address, agent, referrer or
 time (the service layer is never given any). A code travels only in POST bodies: a slip's link
-carries it in the URL fragment, which browsers never send, and the questionnaire is rendered as
-the response to the POST that entered the code, so no URL, log line or history entry holds one.
+carries it in the URL fragment, which browsers never send (``respond.js`` takes it out of the
+address bar and posts it at once), and the questionnaire is rendered as the response to the POST
+that entered the code, so no URL, log line or history entry holds one. Nor does the session: a
+code is never kept between requests, so a device left behind holds none once its tab is closed.
+
+The questionnaire page moves its own history entry to :func:`show_questionnaire_again` (a plain
+GET, by ``history.replaceState``), so that Back after sending reloads that address instead of
+asking to send the form again, and lands on the thank-you page. Switching language on a
+questionnaire posts the answers given so far back with the code (``language`` field, added by
+``respond.js``), and the same questionnaire comes back in the new language with those answers
+chosen: nothing is stored on the way, not even in the browser.
 
 Code guessing is slowed down by :mod:`survey.services.throttle`. Its key is a short keyed hash of
 the client address (many addresses share each key), so the address is never stored, and a row
@@ -19,6 +28,7 @@ from datetime import date, timedelta
 from flask import (
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -27,16 +37,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from survey.config import LANGUAGES
 from survey.db import db
 from survey.errors import render_error
 from survey.i18n import current_language
 from survey.refusals import Conflict
 from survey.respond import bp
 from survey.respond.forms import ResponseForm, StartForm, make_response_form
-from survey.services import responses, throttle
+from survey.services import questionnaires, responses, throttle
 from survey.services.codes import normalise
 from survey.services.questionnaires import Questionnaire
 from survey.services.responses import (
@@ -53,6 +65,9 @@ ANSWERED_COOKIE = "ceping_answered"
 ANSWERED_MAX_AGE = timedelta(days=365)
 #: At most this many slugs are remembered, so the cookie stays far below browsers' 4 KB limit.
 ANSWERED_KEEP = 40
+#: Session flag: this browser's last questionnaire was sent (a boolean: which one, when and with
+#: which code are not kept), so that Back to it shows the thank-you page.
+JUST_ANSWERED = "respond_sent"
 
 
 # -- refusals -------------------------------------------------------------------------------
@@ -146,6 +161,11 @@ def _questionnaire(
         "action": action,
         "is_open_link": is_open_link,
         "comment_limit": survey.comment_max_length if survey.allows_comments else None,
+        "welcome_text": survey.welcome_text,
+        # Where the page moves its own history entry (see the module's docstring).
+        "history_url": request.path
+        if is_open_link
+        else url_for("respond.show_questionnaire_again"),
     }
     if answered:
         page = render_template("respond/questionnaire.html", **context)
@@ -157,6 +177,17 @@ def _questionnaire(
         page = _shared_page("respond/questionnaire.html", key, slots, **context)
     db.session.commit()
     return page, status
+
+
+def _switched_language() -> bool:
+    """Take the language that a questionnaire's switcher posted with the answers so far; True
+    when the request is such a switch (the questionnaire is then shown again, not stored)."""
+    language = request.form.get("language")
+    if language not in LANGUAGES:
+        return False
+    session["lang"] = language
+    refresh()  # this request's pages already speak the new language
+    return True
 
 
 @bp.get("/")
@@ -176,6 +207,7 @@ def enter_code():
     except UnknownCode as unknown:
         form.code.errors = unknown.messages
         return render_template("respond/start.html", form=form), unknown.status
+    session.pop(JUST_ANSWERED, None)  # a new questionnaire: Back to it must not say "thank you"
     survey = scope.survey
     questionnaire = make_response_form(survey)(formdata=None, code=normalise(form.code.data))
     return _questionnaire(
@@ -187,13 +219,36 @@ def enter_code():
     )
 
 
+@bp.get("/questionnaire")
+def show_questionnaire_again():
+    """Where a questionnaire's history entry leads: the thank-you page once it was sent (Back
+    after sending), else the start page, since no code is kept to show it again (a reload)."""
+    if session.get(JUST_ANSWERED):
+        return redirect(url_for("respond.show_thanks"), code=303)
+    flash(
+        _(
+            "The questionnaire cannot be opened again from the browser's history, because no "
+            "code is kept there. Nothing was stored: please enter your code again."
+        ),
+        "info",
+    )
+    return redirect(url_for("respond.show_start"), code=303)
+
+
 @bp.post("/submit")
 def submit_response():
-    """Validate the answers and store them with the code used up, atomically; then thank."""
+    """Validate the answers and store them with the code used up, atomically; then thank.
+
+    A language switch posts here too: the questionnaire comes back in that language with the
+    answers so far chosen, and nothing is stored."""
     entered = request.form.get("code", "")
-    scope = responses.enter_code(entered, _client_key(), then_submit=True)
+    switching = _switched_language()
+    scope = responses.enter_code(entered, _client_key(), then_submit=not switching)
     survey = scope.survey
     form = make_response_form(survey)()
+    if switching:
+        action = url_for("respond.submit_response")
+        return _questionnaire(survey, scope.branch_name, form, action=action)
     if not form.validate_on_submit():
         return _questionnaire(
             survey, scope.branch_name, form, action=url_for("respond.submit_response"), status=422
@@ -202,13 +257,20 @@ def submit_response():
     if invalid:  # pragma: no cover - the form's AnyOf validators already refused these
         abort(422)
     submit_with_code(entered, answers, form.comment_text(), survey)
+    session[JUST_ANSWERED] = survey.slug
     return redirect(url_for("respond.show_thanks"), code=303)
 
 
 @bp.get("/thanks")
 def show_thanks():
-    """The thank-you page: it says the answer was stored anonymously, and nothing else."""
-    return _shared_page("respond/thanks.html", (), {})
+    """The thank-you page: the answer was stored anonymously, and the survey's own thank-you
+    text when the office wrote one (the session names the survey just answered, nothing more)."""
+    slug = session.get(JUST_ANSWERED)
+    text, is_open_link = (
+        questionnaires.thanks_page(slug) if isinstance(slug, str) else (None, False)
+    )
+    context = {"thanks_text": text, "is_open_link": is_open_link}
+    return _shared_page("respond/thanks.html", (text, is_open_link), {}, **context)
 
 
 # -- open links -----------------------------------------------------------------------------
@@ -267,7 +329,10 @@ def _link_form_class(survey: Questionnaire) -> type[ResponseForm]:
 
 @bp.get("/s/<survey_slug>/<branch_code>")
 def show_link_form(survey_slug: str, branch_code: str):
-    """An open-link questionnaire for one branch: no code; duplicates only discouraged."""
+    """An open-link questionnaire for one branch: no code; duplicates only discouraged. Back
+    after sending it comes here, and is shown the thank-you page."""
+    if session.get(JUST_ANSWERED) == survey_slug and survey_slug in _answered_slugs():
+        return redirect(url_for("respond.show_thanks"), code=303)
     scope = _link_scope(survey_slug, branch_code)
     survey = scope.survey
     form = _link_form_class(survey)(formdata=None)
@@ -278,10 +343,16 @@ def show_link_form(survey_slug: str, branch_code: str):
 
 @bp.post("/s/<survey_slug>/<branch_code>")
 def submit_link_response(survey_slug: str, branch_code: str):
-    """Store an open-link answer, then remember in a signed cookie that this browser answered."""
+    """Store an open-link answer, then remember in a signed cookie that this browser answered.
+    A language switch posts here too, and gets the questionnaire back with its answers."""
+    switching = _switched_language()
     scope = _link_scope(survey_slug, branch_code)
     survey = scope.survey
     form = _link_form_class(survey)()
+    if switching:
+        return _questionnaire(
+            survey, scope.branch_name, form, action=request.path, is_open_link=True
+        )
     if not form.validate_on_submit():
         return _questionnaire(
             survey, scope.branch_name, form, action=request.path, is_open_link=True, status=422
@@ -292,6 +363,7 @@ def submit_link_response(survey_slug: str, branch_code: str):
         abort(422)
     slug = survey.slug
     submit_open_link(survey, scope.branch_id, category.id, answers, form.comment_text())
+    session[JUST_ANSWERED] = slug
     response = redirect(url_for("respond.show_thanks"), code=303)
     _remember_answered(response, slug)
     return response

@@ -74,6 +74,8 @@ class Questionnaire:
     comment_max_length: int
     threshold: int
     is_published: bool
+    #: The office's welcome text shown above the questions (plain text), or None.
+    welcome_text: str | None
     items: tuple[ItemRow, ...]
     options: tuple[OptionRow, ...]
     categories: tuple[CategoryRow, ...]
@@ -99,6 +101,7 @@ SURVEY_COLUMNS = (
     Survey.comment_max_length,
     Survey.threshold,
     Survey.is_published,
+    Survey.welcome_text,
 )
 
 
@@ -228,6 +231,19 @@ def _snapshot(survey, definition) -> Questionnaire:
         options=tuple(options),
         categories=tuple(categories),
     )
+
+
+def thanks_page(slug: str) -> tuple[str | None, bool]:
+    """What the thank-you page of the survey ``slug`` says: the office's thank-you text (plain
+    text, or None) and whether the survey is answered through an open link (no code to speak
+    of). Ends the read."""
+    row = db.session.execute(
+        select(Survey.thanks_text, Survey.access).where(Survey.slug == slug)
+    ).first()
+    db.session.commit()
+    if row is None:
+        return None, False
+    return row.thanks_text or None, row.access is Access.LINK
 
 
 #: What a write transaction reads again before it stores anything.

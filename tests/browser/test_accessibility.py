@@ -70,8 +70,7 @@ def test_respondent_pages(open_context, live_server):
     slip = live_server.take_slip()
     page.close()  # a slip opens in a new tab: from "/" to "/#code=…" would not reload the page
     page = session.new_page()
-    page.goto(slip.url)
-    page.locator('form button[type="submit"]').click()
+    page.goto(slip.url)  # a valid code goes straight on to the questionnaire
     expect(page.locator("fieldset.item").first).to_be_visible()
     check(page, "the questionnaire")
 
@@ -95,7 +94,6 @@ def test_respondent_pages(open_context, live_server):
     session.watch.allow(r"status of 409")
     page.goto("about:blank")
     page.goto(slip.url)
-    page.locator('form button[type="submit"]').click()
     expect(page.locator(".refusal")).to_be_visible()
     check(page, "the code-already-used page")
     session.watch.check()

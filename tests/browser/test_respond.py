@@ -1,4 +1,5 @@
-"""Respondents in a real browser: a phone that scanned a slip, and someone using only a keyboard.
+"""Respondents in a real browser: a phone that scanned a slip (and switched language mid-form),
+and someone using only a keyboard.
 
 The survey is the demo's open satisfaction test (six items, four options, comments allowed);
 each test takes its own unused code minted for branch b01 and the public (see conftest).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from survey.i18n import LANGUAGE_NAMES
 from tests.browser.conftest import SATISFACTION, no_horizontal_scroll, screenshot
 
 try:
@@ -29,7 +31,8 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB"}
 
 
 def test_phone_answers_from_a_slip_once(open_context, live_server):
-    """A slip's link fills in the code; every item is tapped; the code cannot be used twice."""
+    """A slip's link opens the questionnaire; every item is tapped; Back shows the thanks; the
+    code cannot be used twice."""
     slip = live_server.take_slip()
     zh = lambda message: live_server.translate(message, "zh_Hant")  # noqa: E731
     before = live_server.answer_counts(SATISFACTION)
@@ -37,17 +40,11 @@ def test_phone_answers_from_a_slip_once(open_context, live_server):
     page = session.new_page()
 
     page.goto(slip.url)
-    expect(page.locator('input[name="code"]')).to_have_value(slip.code)
-    assert page.url == live_server.url("/"), f"the code stayed in the address bar: {page.url}"
-    assert page.evaluate("location.hash") == ""
-    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
-    expect(page.locator("h1")).to_have_text(zh("Answer a survey"))
-    no_horizontal_scroll(page, 360)
-    screenshot(page, "1-phone-start")
-
-    page.get_by_role("button", name=zh("Open the questionnaire")).tap()
     items = page.locator("fieldset.item")
     expect(items.first).to_be_visible()
+    expect(page).to_have_url(live_server.url("/questionnaire"))
+    assert page.evaluate("location.hash") == ""
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
     count = items.count()
     assert count == 6, f"the satisfaction test has 6 items, the page shows {count}"
     chosen = {}
@@ -69,18 +66,102 @@ def test_phone_answers_from_a_slip_once(open_context, live_server):
     added = live_server.answer_counts(SATISFACTION) - before
     assert added == {(item, option): 1 for item, option in chosen.items()}
 
-    # The same slip again: the code is filled in, and refused because it has been used.
-    page.goto(slip.url)
-    expect(page.locator('input[name="code"]')).to_have_value(slip.code)
+    # Back: the thank-you page again, not the browser's "send the form again?" page.
+    page.go_back()
+    expect(page).to_have_url(live_server.url("/thanks"))
+    expect(page.locator("h1")).to_have_text(zh("Thank you"))
+    assert live_server.answer_counts(SATISFACTION) - before == added
+
+    # The same slip again: refused because the code has been used.
     session.watch.allow(r"status of 409")  # Chromium logs the 409 document as a failed load
-    with page.expect_navigation() as navigation:
-        page.get_by_role("button", name=zh("Open the questionnaire")).tap()
-    assert navigation.value.status == 409
+    page.goto(slip.url)
     expect(page.locator("h1")).to_have_text(zh("Code already used"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    assert slip.code not in page.url
     no_horizontal_scroll(page, 360)
     screenshot(page, "1-phone-code-used")
     assert live_server.answer_counts(SATISFACTION) - before == added
+    session.watch.check()
+
+
+def test_language_switch_mid_form_keeps_the_answers(open_context, live_server):
+    """Half the questions answered, then 简体中文 and 繁體中文: the answers and the comment stay
+    chosen, the code stays usable, and the form is sent once."""
+    slip = live_server.take_slip()
+    before = live_server.answer_counts(SATISFACTION)
+    session = open_context(**PHONE)
+    page = session.new_page()
+    page.goto(slip.url)
+    items = page.locator("fieldset.item")
+    expect(items.first).to_be_visible()
+    chosen = {}
+    for index in range(3):
+        option = items.nth(index).locator("label.option").nth(index + 1)
+        option.tap()
+        radio = option.locator('input[type="radio"]')
+        chosen[radio.get_attribute("name")] = radio.get_attribute("value")
+    page.locator("textarea[name=comment]").fill("換了語言也在")
+
+    for language, tag in (("zh_Hans", "zh-Hans"), ("zh_Hant", "zh-Hant")):
+        with page.expect_navigation():
+            page.locator(".lang-switch").get_by_text(LANGUAGE_NAMES[language]).tap()
+        expect(page.locator("html")).to_have_attribute("lang", tag)
+        expect(page).to_have_url(live_server.url("/questionnaire"))
+        checked = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('input[type=radio]:checked')]"
+            ".map(r => [r.name, r.value]))"
+        )
+        assert checked == chosen, f"after switching to {language}: {checked}"
+        expect(page.locator("textarea[name=comment]")).to_have_value("換了語言也在")
+        expect(page.locator(".field-error")).to_have_count(0)
+        send = live_server.translate("Send my answers", language)
+        expect(page.get_by_role("button", name=send)).to_be_visible()
+    assert live_server.answer_counts(SATISFACTION) == before, "a language switch stored answers"
+    screenshot(page, "1-phone-questionnaire-switched")
+
+    for index in range(3, items.count()):
+        items.nth(index).locator("label.option").first.tap()
+        radio = items.nth(index).locator('input[type="radio"]').first
+        chosen[radio.get_attribute("name")] = radio.get_attribute("value")
+    page.get_by_role("button", name=live_server.translate("Send my answers", "zh_Hant")).tap()
+    page.wait_for_url("**/thanks")
+    added = live_server.answer_counts(SATISFACTION) - before
+    assert added == {(item, option): 1 for item, option in chosen.items()}
+    assert "換了語言也在" in live_server.comment_texts(SATISFACTION)
+    session.watch.check()
+
+
+def test_a_chosen_option_looks_chosen_not_wrong(open_context, live_server):
+    """A chosen option is marked in the focus blue, bold, never in the red of errors; an
+    unanswered question sent anyway is the one that turns red."""
+    slip = live_server.take_slip()
+    session = open_context(**DESKTOP)
+    page = session.new_page()
+    page.goto(slip.url)
+    items = page.locator("fieldset.item")
+    expect(items.first).to_be_visible()
+    first = items.first.locator("label.option")
+    first.first.click()
+    style = """e => { const s = getComputedStyle(e);
+        return {border: s.borderTopColor, background: s.backgroundColor, weight: s.fontWeight}; }"""
+    chosen = first.first.evaluate(style)
+    other = first.nth(1).evaluate(style)
+    red = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--bad')")
+    assert red.strip() == "#b3261e"
+    assert chosen["border"] == "rgb(26, 95, 180)", chosen
+    assert chosen["background"] == "rgb(232, 240, 254)", chosen
+    assert int(chosen["weight"]) >= 700 and int(other["weight"]) < 700
+    assert other["background"] != chosen["background"] and "179, 38, 30" not in str(chosen)
+
+    page.locator("form").last.evaluate("form => form.noValidate = true")
+    session.watch.allow(r"status of 422")
+    with page.expect_navigation():
+        page.locator('form button[type="submit"]').last.click()
+    unanswered = page.locator("fieldset.item.has-error").first
+    expect(unanswered).to_be_visible()
+    assert unanswered.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(179, 38, 30)"
+    kept = page.locator("fieldset.item").first.locator("label.option").first
+    assert kept.evaluate(style) == chosen, "the answer kept after the error lost its marking"
     session.watch.check()
 
 

@@ -428,7 +428,7 @@ def test_open_link_walk_with_category_choice_and_duplicate_refusal(app, english,
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "第一支部" in html
-    assert "cannot prevent anyone from answering twice" in html
+    assert "Please answer once: this browser keeps a cookie that it has answered." in html
     assert radio_groups(html) == {
         "category": ["member", "public"],
         "q1": ["good", "fairly_good", "average", "poor"],
@@ -478,6 +478,12 @@ def test_open_link_walk_with_category_choice_and_duplicate_refusal(app, english,
     set_cookie = done.headers["Set-Cookie"]
     assert "HttpOnly" in set_cookie and "Path=/s/" in set_cookie
 
+    # Back to the questionnaire in this browser session: the thank-you page.
+    back = english.get("/s/manyi/b01")
+    assert back.status_code == 303 and back.headers["Location"] == "/thanks"
+    # Opened again in a later session: this browser has answered.
+    with english.session_transaction() as stored:
+        stored.pop("respond_sent")
     again = english.get("/s/manyi/b01")
     assert again.status_code == 409
     assert "This browser has already sent an answer to this survey" in again.get_data(as_text=True)
@@ -533,7 +539,7 @@ def test_open_link_missing_answer_keeps_category_and_answers(english, link_surve
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert checked_values(html) == {"category": "public", "q2": "average"}
-    assert "cannot prevent anyone from answering twice" in html
+    assert "Please answer once" in html
     assert received() == 0
 
 
@@ -671,3 +677,148 @@ def test_shared_questionnaire_page_carries_each_respondents_own_code_and_token(
     assert first.replace(first_code, "C").replace(first_hidden["csrf_token"], "T") == (
         second.replace(second_code, "C").replace(second_hidden["csrf_token"], "T")
     )
+
+
+# ------------------------------------------------------- language, history and the survey's texts
+
+
+def session_values(client) -> str:
+    """Everything the signed session cookie holds, as text."""
+    with client.session_transaction() as stored:
+        return repr(dict(stored))
+
+
+def test_switching_language_keeps_the_answers_and_the_code_and_stores_nothing(
+    english, survey_with_codes
+):
+    survey, _, codes = survey_with_codes
+    page, token = open_questionnaire(english, codes[0])
+    first = survey.items[0].key
+    switched = submit(english, token, codes[0], {first: "poor"}, comment="半句", language="zh_Hans")
+    assert switched.status_code == 200
+    html = switched.get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in html
+    assert "Send my answers" not in html and "Branch:" not in html  # no longer English
+    assert checked_values(html) == {first: "poor"}
+    assert re.search(r'<textarea[^>]*name="comment"[^>]*>\s*半句</textarea>', html)
+    assert f'name="code" type="hidden" value="{codes[0]}"' in html
+    assert 'id="error-summary"' not in html and "field-error" not in html
+    assert received() == 0 and used_codes() == 0
+    # The code is in no address and not in the session; the session keeps the language only.
+    assert codes[0] not in session_values(english)
+    assert codes[0].replace("-", "") not in session_values(english)
+    assert "zh_Hans" in session_values(english)
+
+    done = submit(english, token, codes[0], all_answers(survey, "fairly_good"))
+    assert done.status_code == 303 and done.headers["Location"] == "/thanks"
+    assert received() == 1 and used_codes() == 1
+    assert codes[0] not in session_values(english)
+
+
+def test_switching_language_checks_the_code_like_any_entry(english, survey_with_codes):
+    survey, _, codes = survey_with_codes
+    token = csrf_token(english)
+    unknown = submit(english, token, "AAAAA-AAAAA-AAAAA", {}, language="zh_Hant")
+    assert unknown.status_code == 404
+    submit(english, token, codes[0], all_answers(survey))
+    used = submit(english, token, codes[0], {}, language="zh_Hant")
+    assert used.status_code == 409
+    assert "已" in used.get_data(as_text=True)  # refused in the language just chosen
+
+
+def test_an_unknown_language_is_an_ordinary_submission(english, survey_with_codes):
+    survey, _, codes = survey_with_codes
+    _page, token = open_questionnaire(english, codes[0])
+    response = submit(english, token, codes[0], {survey.items[0].key: "good"}, language="xx")
+    assert response.status_code == 422
+    assert received() == 0
+
+
+def test_switching_language_on_an_open_link_keeps_category_and_answers(english, link_survey):
+    token = csrf_token(english)
+    response = english.post(
+        "/s/manyi/b01",
+        data={"csrf_token": token, "category": "public", "q2": "average", "language": "zh_Hant"},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-Hant">' in html
+    assert checked_values(html) == {"category": "public", "q2": "average"}
+    assert "field-error" not in html
+    assert received() == 0 and answered_cookie(english) is None
+
+
+def test_questionnaire_moves_its_history_entry_to_a_plain_address(english, survey_with_codes):
+    """The page names the address its history entry moves to (respond.js does the move)."""
+    _, _, codes = survey_with_codes
+    html = open_questionnaire(english, codes[0])[0].get_data(as_text=True)
+    assert 'id="questionnaire" data-history-url="/questionnaire"' in html
+    assert '<script src="/static/js/respond.js" defer></script>' in html
+
+
+def test_back_to_the_questionnaire_after_sending_shows_the_thanks(english, survey_with_codes):
+    survey, _, codes = survey_with_codes
+    never = english.get("/questionnaire")
+    assert never.status_code == 303 and never.headers["Location"] == "/"
+    start = english.get("/").get_data(as_text=True)
+    assert "cannot be opened again from the browser" in start
+
+    _page, token = open_questionnaire(english, codes[0])
+    submit(english, token, codes[0], all_answers(survey))
+    back = english.get("/questionnaire")
+    assert back.status_code == 303 and back.headers["Location"] == "/thanks"
+    assert english.get("/questionnaire", follow_redirects=True).status_code == 200
+    # The flag names the survey, never the code, and a new code clears it.
+    assert "pingyi" in session_values(english) and codes[0] not in session_values(english)
+    open_questionnaire(english, codes[1])
+    assert english.get("/questionnaire").headers["Location"] == "/"
+
+
+def test_welcome_and_thanks_texts_are_shown_as_plain_text(english, survey_with_codes):
+    survey, _, codes = survey_with_codes
+    survey.welcome_text = "歡迎參加測評。\n第二行 <b>不是粗體</b>"
+    survey.thanks_text = "謝謝！\n結果將在會上公布 & <i>通報</i>"
+    db.session.commit()
+    page, token = open_questionnaire(english, codes[0])
+    html = page.get_data(as_text=True)
+    assert (
+        '<p class="survey-text" id="welcome-text">歡迎參加測評。\n'
+        "第二行 &lt;b&gt;不是粗體&lt;/b&gt;</p>"
+    ) in html
+    assert html.index('id="welcome-text"') < html.index("<fieldset")
+    submit(english, token, codes[0], all_answers(survey))
+    thanks = english.get("/thanks").get_data(as_text=True)
+    assert (
+        '<p class="survey-text" id="thanks-text">謝謝！\n'
+        "結果將在會上公布 &amp; &lt;i&gt;通報&lt;/i&gt;</p>"
+    ) in thanks
+    assert "your code" in thanks
+
+
+def test_surveys_without_texts_show_none(english, survey_with_codes):
+    survey, _, codes = survey_with_codes
+    page, token = open_questionnaire(english, codes[0])
+    assert "survey-text" not in page.get_data(as_text=True)
+    submit(english, token, codes[0], all_answers(survey))
+    assert "survey-text" not in english.get("/thanks").get_data(as_text=True)
+
+
+def main_text(html: str) -> str:
+    """The words of the page's main part, without markup."""
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r"<[^>]+>", "", main).lower()
+
+
+def test_open_link_pages_never_mention_a_code(english, link_survey):
+    link_survey.thanks_text = "多謝"
+    db.session.commit()
+    html = english.get("/s/manyi/b01").get_data(as_text=True)
+    assert "code" not in main_text(html)
+    notice = re.search(r'<p class="muted small" id="duplicate-notice">([^<]+)</p>', html)
+    assert notice and len(notice.group(1)) < 80
+    assert html.index("</form>") < html.index('id="duplicate-notice"')
+    token = csrf_token(english)
+    data = {"csrf_token": token, "category": "public", **all_answers(link_survey)}
+    assert english.post("/s/manyi/b01", data=data).status_code == 303
+    thanks = english.get("/thanks").get_data(as_text=True)
+    assert "多謝" in thanks and "code" not in main_text(thanks)
