@@ -14,10 +14,11 @@ from flask_babel import lazy_gettext as _l
 NAVIGATION = (
     ("results.list_campaigns", _l("Results"), {"admin", "supervisor", "branch_viewer"}),
     ("manage.show_dashboard", _l("Administration"), {"admin"}),
+    ("manage.list_keying", _l("Paper ballots"), {"data_entry"}),
     ("auth.list_audit", _l("Audit log"), {"admin"}),
     ("auth.list_oversight", _l("Oversight"), {"admin", "supervisor"}),
-    ("auth.edit_account", _l("Account"), {"admin", "supervisor", "branch_viewer"}),
-    ("auth.logout", _l("Sign out"), {"admin", "supervisor", "branch_viewer"}),
+    ("auth.edit_account", _l("Account"), {"admin", "supervisor", "branch_viewer", "data_entry"}),
+    ("auth.logout", _l("Sign out"), {"admin", "supervisor", "branch_viewer", "data_entry"}),
 )
 
 

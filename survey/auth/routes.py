@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask_babel import gettext as _
 
 from survey.auth import bp
-from survey.auth.access import SESSION_KEY, require_roles
+from survey.auth.access import SESSION_KEY, home_endpoint, is_data_entry, require_roles
 from survey.auth.forms import LoginForm, LogoutForm, PasswordForm, RevokeTokenForm, TokenForm
 from survey.identity.passwords import MIN_LENGTH
 from survey.models import Role, User
@@ -46,12 +46,12 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
         if g.get("user") is not None:
-            return redirect(safe_next(form.next.data) or url_for("results.list_campaigns"))
+            return redirect(safe_next(form.next.data) or url_for(home_endpoint(g.user)))
     if form.validate_on_submit():
         user = own_account.authenticate(form.username.data, form.password.data)
         if user is not None:
             _start_session(user)
-            return redirect(safe_next(form.next.data) or url_for("results.list_campaigns"))
+            return redirect(safe_next(form.next.data) or url_for(home_endpoint(user)))
         form.password.errors.append(_("The username or password is not correct."))
         return render_template("auth/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -85,6 +85,7 @@ def _render_account(
             revoke_form=RevokeTokenForm(),
             tokens=own_account.list_tokens(g.user),
             new_token=new_token,
+            offers_tokens=not is_data_entry(g.user),
             min_length=MIN_LENGTH,
         ),
         status,
@@ -92,7 +93,7 @@ def _render_account(
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@require_roles()
+@require_roles(*Role)
 def edit_account():
     """Change the password; other sessions of this user are signed out by the new marker."""
     password_form = PasswordForm(g.user, prefix="password")

@@ -35,7 +35,8 @@ def _read_password(from_stdin: bool) -> str:
 def create_user_command(
     username: str, role: str, branch_code: str | None, password_stdin: bool
 ) -> None:
-    """Create an office account (admin, supervisor or branch_viewer) with an argon2id password."""
+    """Create an office account (admin, supervisor, branch_viewer, or data_entry: keys paper
+    ballots only) with an argon2id password."""
     role = Role(role)
     branch = find_branch(branch_code) if branch_code else None
     user = create_user(None, username, _read_password(password_stdin), role, branch)

@@ -7,6 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from survey.auth.access import is_data_entry
 from survey.db import db
 from survey.manage import bp, views
 from survey.manage import forms as f
@@ -49,11 +50,23 @@ def _checked_button() -> None:
         raise BadRequest(_("The request could not be understood."))
 
 
+def _page(template: str, **context) -> str:
+    """A page of the paper-ballots area; a data-entry account sees no link to the survey's
+    other pages (they would only refuse it)."""
+    return render_template(template, keyer_only=is_data_entry(g.user), **context)
+
+
+@bp.get("/keying")
+def list_keying():
+    """The surveys that take paper ballots: where a data-entry account starts."""
+    return _page("manage/keying.html", surveys=ballot_drafts.keyable_surveys())
+
+
 @bp.get("/surveys/<int:survey_id>/ballots")
 def list_ballots():
     """Paper ballots: keyed batches waiting for verification, and ways to enter more."""
     survey = current_survey()
-    return render_template(
+    return _page(
         "manage/ballots.html",
         survey=survey,
         drafts=ballot_drafts.pending_drafts(survey),
@@ -64,7 +77,7 @@ def list_ballots():
 
 def _grid_page(form, template: str, status: int = 200, **extra):
     survey = current_survey()
-    return render_template(
+    return _page(
         template, survey=survey, form=form, layout=views.grid_layout(survey), **extra
     ), status
 
@@ -128,7 +141,7 @@ def show_draft(draft_id: int):
     draft = _draft(draft_id)
     summary = next(s for s in ballot_drafts.pending_drafts(survey) if s.draft.id == draft.id)
     data = ballot_drafts.payload(draft)
-    return render_template(
+    return _page(
         "manage/draft.html",
         survey=survey,
         summary=summary,
@@ -146,10 +159,11 @@ def verify_ballots(draft_id: int):
     draft, data = _draft_of(draft_id, ballot_drafts.GRID, NotFound)
     if data.get("second") is not None:
         return redirect(url_for("manage.resolve_ballots", survey_id=survey.id, draft_id=draft.id))
+    ballot_drafts.check_other_keyer(g.user, draft)
     expected = len(data["first"])
     form = _grid_form(expected)
     template = "manage/key_ballots.html"
-    extra = {"verifying": draft, "expected": expected, "same_keyer": draft.created_by == g.user.id}
+    extra = {"verifying": draft, "expected": expected}
     if request.method == "GET":
         return _grid_page(form, template, **extra)
     rows, page = _read_grid(form, template, _("second keying"), **extra)
@@ -192,7 +206,7 @@ def _resolution(found, branch_list) -> tuple[dict, dict[str, str], set[str]]:
         submitted[name] = value
         if value == views.BLANK:
             choices[(difference.ballot, difference.column)] = ""
-        elif value in labels.get(difference.column, {}):
+        elif value in views.choosable(labels, difference):
             choices[(difference.ballot, difference.column)] = value
         else:
             missing.add(name)
@@ -201,10 +215,8 @@ def _resolution(found, branch_list) -> tuple[dict, dict[str, str], set[str]]:
 
 def _commit_resolved(draft: BallotDraft, choices: dict) -> int | list[str]:
     """Store the resolved ballots: their count, or the problems that kept them out."""
-    survey = current_survey()
-    rows = ballot_drafts.resolve(survey, draft, choices)
     try:
-        return ballot_drafts.commit(g.user, survey, draft, rows)
+        return ballot_drafts.commit_resolved(g.user, current_survey(), draft, choices)
     except Rejected as rejected:
         return [
             _("Ballot %(n)d: %(message)s", n=p.line, message=p.message) if p.line else p.message
@@ -220,6 +232,7 @@ def resolve_ballots(draft_id: int):
     found = ballot_drafts.pending_differences(survey, draft)
     if not found:
         return _to_draft(draft)
+    ballot_drafts.check_other_keyer(g.user, draft)
     branch_list = branches()
     form = f.ActionForm()
     status, submitted, missing, problems = 200, {}, set(), []
@@ -239,7 +252,7 @@ def resolve_ballots(draft_id: int):
                 )
                 return _to_list()
             problems = stored
-    return render_template(
+    return _page(
         "manage/resolve.html",
         survey=survey,
         draft=draft,

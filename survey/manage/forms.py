@@ -289,6 +289,7 @@ class CategoriesForm(SiteForm):
                 try:
                     valid = float(row.form.weight.data) > 0
                 except ValueError:
+    (Role.DATA_ENTRY.value, _l("Data entry (keys paper ballots, sees nothing else)")),
                     valid = False
                 if not valid:
                     row.form.weight.errors.append(_l("A weight is a number above 0, such as 0.4."))

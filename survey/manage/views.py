@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, Form, FormField, SelectField, SubmitField
+from wtforms import FieldList, Form, FormField, SelectField, StringField, SubmitField
 
 from survey.forms import SiteForm
 from survey.models import Branch, Survey
 from survey.services.ballot_drafts import Difference
 from survey.services.imports import Problem
+from survey.services.paper_ballots import COMMENT_COLUMN
 
 #: Rows a keying grid starts with, the most it may have, and how many "more rows" adds.
 GRID_ROWS = 10
@@ -37,13 +38,15 @@ class GridColumn:
 
 
 def grid_layout(survey: Survey) -> list[GridColumn]:
-    """The grid's columns in keying order."""
+    """The grid's columns in keying order (a comment last, when the survey takes comments)."""
     columns = [
         GridColumn("branch", "branch", _("Branch"), False),
         GridColumn("category", "category", _("Category"), True),
     ]
     for index, item in enumerate(survey.items):
         columns.append(GridColumn(f"item{index}", item.key, f"{index + 1}. {item.text}", True))
+    if survey.allows_comments:
+        columns.append(GridColumn("comment", COMMENT_COLUMN, _("Comment"), False))
     return columns
 
 
@@ -72,6 +75,12 @@ def make_grid_form(survey: Survey, branches: Sequence[Branch], rows: int):
     options = _option_choices(survey)
     for index, item in enumerate(survey.items):
         setattr(BallotRow, f"item{index}", SelectField(item.text, choices=options, default=""))
+    if survey.allows_comments:
+        # The length is checked with the ballots-file rules (the message names the limit);
+        # maxlength only stops the keyer's typing at it.
+        BallotRow.comment = StringField(
+            _l("Comment"), default="", render_kw={"maxlength": survey.comment_max_length}
+        )
 
     class GridForm(SiteForm):
         """The keying grid: ballot rows and the buttons to save or add rows."""
@@ -84,12 +93,18 @@ def make_grid_form(survey: Survey, branches: Sequence[Branch], rows: int):
 
 
 def grid_rows(form, survey: Survey) -> tuple[list[dict[str, str]], list[int]]:
-    """The non-blank rows of a submitted grid as ballots-file cells, and their grid indices."""
+    """The non-blank rows of a submitted grid as ballots-file cells, and their grid indices.
+
+    A row is blank when no item is answered and no comment written: Enter adds a row with the
+    branch and category carried over, and the row left at the end must not block saving. (A
+    ballot with no answers could not be stored anyway.)
+    """
     layout = grid_layout(survey)
+    content = [c.column for c in layout if c.field not in ("branch", "category")]
     rows, indices = [], []
     for index, entry in enumerate(form.ballots):
         cells = {c.column: (entry.form[c.field].data or "").strip() for c in layout}
-        if any(cells.values()):
+        if any(cells[column] for column in content):
             rows.append(cells)
             indices.append(index)
     return rows, indices
@@ -148,6 +163,14 @@ def value_labels(survey: Survey, branches: Sequence[Branch]) -> dict[str, dict[s
     return labels
 
 
+def choosable(labels: dict[str, dict[str, str]], difference: Difference) -> dict[str, str]:
+    """What a disagreement may be settled to, value → label: any value of its column, or for
+    a comment (free text) what either keyer typed."""
+    if difference.column == COMMENT_COLUMN:
+        return {text: text for text in (difference.first, difference.second) if text}
+    return labels.get(difference.column, {})
+
+
 def disagreement_rows(
     survey: Survey,
     branches: Sequence[Branch],
@@ -160,7 +183,7 @@ def disagreement_rows(
     titles = {c.column: c.label for c in grid_layout(survey)}
     rows = []
     for difference in found:
-        named = labels.get(difference.column, {})
+        named = choosable(labels, difference)
         name = f"d-{difference.ballot}-{difference.column}"
 
         def show(value: str, named=named) -> str:

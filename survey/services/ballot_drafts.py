@@ -28,7 +28,8 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from survey.db import db
-from survey.models import BallotDraft, Survey, User
+from survey.models import AuditEntry, BallotDraft, Campaign, Role, Survey, SurveyState, User
+from survey.refusals import Forbidden
 from survey.services import audit, ballot_box
 from survey.services.imports import Problem, Rejected, Row, Table
 from survey.services.paper_ballots import (
@@ -97,6 +98,12 @@ def check_rows(
     return parse_ballots(survey, table)
 
 
+def keyed_columns(survey: Survey) -> list[str]:
+    """The columns two keyings are compared on: every ballots column, and the comment when the
+    survey takes comments (a mistyped comment is a keying error like any other)."""
+    return ballot_columns(survey) + ([COMMENT_COLUMN] if survey.allows_comments else [])
+
+
 def payload(draft: BallotDraft) -> dict[str, Any]:
     """The draft's stored rows and keyings."""
     return json.loads(ballot_box.unseal_bytes(draft.sealed_payload, SEALED_AS))
@@ -122,12 +129,9 @@ def create_draft(
     with db.transaction() as session:
         # Numbered under the survey's lock, so two clerks saving at once get 1 and 2.
         db.lock_survey(survey.id, exclusive=True)
-        last = session.scalar(
-            select(func.max(BallotDraft.number)).where(BallotDraft.survey_id == survey.id)
-        )
         draft = BallotDraft(
             survey_id=survey.id,
-            number=(last or 0) + 1,
+            number=_next_number(survey),
             created_by=actor.id if actor is not None else None,
             sealed_payload=_sealed(data),
             created_at=datetime.now(UTC).replace(tzinfo=None),
@@ -136,10 +140,43 @@ def create_draft(
         session.flush()
         audit.record(
             "ballots.draft",
-            f"survey={survey.slug} draft={draft.id} origin={origin} ballots={len(rows)}",
+            f"survey={survey.slug} batch={draft.number} origin={origin} ballots={len(rows)}",
             user=actor,
         )
     return draft
+
+
+def _next_number(survey: Survey) -> int:
+    """The next batch number of ``survey``, inside the caller's locked transaction.
+
+    A stored batch's draft is deleted, so the highest number still present could come round
+    again; the audit log keeps one entry per batch ever created, so the number also passes
+    their count and is never given to two bundles of paper forms.
+    """
+    session = db.session
+    highest = session.scalar(
+        select(func.max(BallotDraft.number)).where(BallotDraft.survey_id == survey.id)
+    )
+    created = session.scalar(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "ballots.draft",
+            AuditEntry.detail.startswith(f"survey={survey.slug} ", autoescape=True),
+        )
+    )
+    return max(highest or 0, created or 0) + 1
+
+
+def check_other_keyer(actor: User | None, draft: BallotDraft) -> None:
+    """Refuse the first keyer of ``draft`` the second keying and the settling of disagreements:
+    two keyings are a check only when two people typed them."""
+    if actor is not None and draft.created_by is not None and draft.created_by == actor.id:
+        raise Forbidden(
+            _(
+                "You keyed batch %(number)d yourself. The second keying and settling its "
+                "disagreements must be done by another account.",
+                number=draft.number,
+            )
+        )
 
 
 def upload(actor: User | None, survey: Survey, table: Table) -> BallotDraft:
@@ -185,11 +222,12 @@ def record_second_keying(
     Returns the disagreements (empty when the ballots were committed). The second keying is
     checked like the first, so a ballot that cannot be stored is refused before comparing.
     """
+    check_other_keyer(actor, draft)
     data = payload(draft)
     _ballots, problems = check_rows(survey, rows, _("second keying"))
     if problems:
         raise Rejected(problems)
-    found = differences(ballot_columns(survey), data["first"], rows)
+    found = differences(keyed_columns(survey), data["first"], rows)
     if not found:
         commit(actor, survey, draft, data["first"])
         return []
@@ -198,7 +236,7 @@ def record_second_keying(
         draft.sealed_payload = _sealed(data)
         audit.record(
             "ballots.verify",
-            f"survey={survey.slug} draft={draft.id} disagreements={len(found)}",
+            f"survey={survey.slug} batch={draft.number} disagreements={len(found)}",
             user=actor,
         )
     return found
@@ -209,7 +247,7 @@ def pending_differences(survey: Survey, draft: BallotDraft) -> list[Difference]:
     data = payload(draft)
     if data.get("second") is None:
         return []
-    return differences(ballot_columns(survey), data["first"], data["second"])
+    return differences(keyed_columns(survey), data["first"], data["second"])
 
 
 def resolve(
@@ -222,13 +260,22 @@ def resolve(
     """
     data = payload(draft)
     first, second = data["first"], data["second"] or []
-    columns = ballot_columns(survey)
+    columns = keyed_columns(survey)
     rows = [dict(first[i]) if i < len(first) else {} for i in range(max(len(first), len(second)))]
     for difference in differences(columns, first, second):
         rows[difference.ballot - 1][difference.column] = choices[
             (difference.ballot, difference.column)
         ]
     return clean_rows(columns, rows)
+
+
+def commit_resolved(
+    actor: User, survey: Survey, draft: BallotDraft, choices: dict[tuple[int, str], str]
+) -> int:
+    """Store the ballots with each disagreement settled by ``choices`` (see :func:`resolve`),
+    settled by someone other than the first keyer; returns the count."""
+    check_other_keyer(actor, draft)
+    return commit(actor, survey, draft, resolve(survey, draft, choices))
 
 
 def commit(
@@ -261,7 +308,8 @@ def commit(
         record_paper_ballots(survey, ballots)
         audit.record(
             "ballots.commit",
-            f"survey={survey.slug} draft={draft.id} origin={data['origin']} ballots={len(ballots)}",
+            f"survey={survey.slug} batch={draft.number} origin={data['origin']} "
+            f"ballots={len(ballots)}",
             user=actor,
         )
     session.expunge(draft)
@@ -271,17 +319,20 @@ def commit(
 
 
 def discard(actor: User, survey: Survey, draft: BallotDraft) -> None:
-    """Throw a draft away without storing anything; audited."""
+    """Throw a draft away without storing anything; audited. A data-entry account discards only
+    batches it keyed itself (the office discards any)."""
+    if actor.role is Role.DATA_ENTRY and draft.created_by != actor.id:
+        raise Forbidden(_("Only the office or the person who keyed a batch can discard it."))
     with db.transaction() as session:
         session.delete(draft)
-        audit.record("ballots.discard", f"survey={survey.slug} draft={draft.id}", user=actor)
+        audit.record("ballots.discard", f"survey={survey.slug} batch={draft.number}", user=actor)
     db.truncate_wal(wait=True)
 
 
 def pending_drafts(survey: Survey) -> list[DraftSummary]:
     """The survey's drafts, oldest first."""
     drafts = db.session.scalars(
-        select(BallotDraft).where(BallotDraft.survey_id == survey.id).order_by(BallotDraft.id)
+        select(BallotDraft).where(BallotDraft.survey_id == survey.id).order_by(BallotDraft.number)
     ).all()
     users = {
         u.id: u.username
@@ -308,3 +359,32 @@ def pending_drafts(survey: Survey) -> list[DraftSummary]:
 def branch_counts(rows: list[dict[str, str]]) -> list[tuple[str, int]]:
     """Ballots per branch code, for the preview of an upload."""
     return sorted(Counter(row.get("branch", "") for row in rows).items())
+
+
+@dataclass(frozen=True, slots=True)
+class KeyableSurvey:
+    """A survey paper ballots can be keyed for, as the data-entry start page lists it."""
+
+    survey: Survey
+    campaign_title: str
+    #: Batches waiting for a second keying or for their disagreements to be settled.
+    waiting_batches: int
+
+
+def keyable_surveys() -> list[KeyableSurvey]:
+    """Surveys that take paper ballots (open or closed, not archived), newest first, with how
+    many batches wait: what a data-entry account needs and nothing more (no turnout)."""
+    waiting = func.count(BallotDraft.id)
+    rows = db.session.execute(
+        select(Survey, Campaign.title, waiting)
+        .join(Campaign, Campaign.id == Survey.campaign_id)
+        .outerjoin(BallotDraft, BallotDraft.survey_id == Survey.id)
+        .where(
+            Survey.state != SurveyState.DRAFT,
+            Survey.is_archived.is_(False),
+            Campaign.is_archived.is_(False),
+        )
+        .group_by(Survey.id, Campaign.title)
+        .order_by(Survey.id.desc())
+    ).all()
+    return [KeyableSurvey(survey, title, int(count)) for survey, title, count in rows]

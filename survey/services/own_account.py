@@ -19,8 +19,8 @@ from sqlalchemy import delete, select, update
 from survey.db import db
 from survey.identity.passwords import hash_password, needs_rehash, verify_password
 from survey.identity.tokens import new_token, now, session_lifetime, token_hash
-from survey.models import ApiToken, User, UserSession
-from survey.refusals import Invalid, TooManyAttempts
+from survey.models import ApiToken, Role, User, UserSession
+from survey.refusals import Forbidden, Invalid, TooManyAttempts
 from survey.services import audit, throttle
 
 #: Longest name of an API token (the column holds 100).
@@ -165,6 +165,8 @@ def create_token(user: User, name: str, from_cli: bool = False) -> NewToken:
 
     ``from_cli``: made on the command line, so the audit entry names no signed-in actor.
     """
+    if user.role is Role.DATA_ENTRY:
+        raise Forbidden(_("A data-entry account keys paper ballots only and holds no API token."))
     name = name.strip()
     if not name or len(name) > TOKEN_NAME_LENGTH:
         raise Invalid(

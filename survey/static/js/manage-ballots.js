@@ -1,8 +1,10 @@
 /* Keying grid for paper ballots, keyboard only:
    - in an item or category cell, typing 1..n picks the n-th option and moves to the next cell;
      0 clears the cell (an unanswered item) and moves on;
+   - the comment cell (when the survey takes comments) is typed as text;
    - Enter goes to the next ballot's row, adding one at the end (branch and category carried
-     over), and moves to its first item;
+     over), and moves to its first item; the server ignores a row with no answer and no comment,
+     so the row Enter added last never blocks saving;
    - Ctrl+Enter saves the grid.
    Without JavaScript the grid is a plain form of selects with an "Add rows" button. */
 (function () {
@@ -10,19 +12,21 @@
   var form = document.querySelector("[data-ballot-grid]");
   if (!form) { return; }
   var body = form.querySelector(".ballot-grid tbody");
-  var FIRST_ITEM = 2; // cells: branch, category, items...
+  var FIRST_ITEM = 2; // cells: branch, category, items..., comment
   var MAX_ROWS = 500;
 
   function rows() { return Array.prototype.slice.call(body.querySelectorAll("tr[data-row]")); }
-  function cells(row) { return Array.prototype.slice.call(row.querySelectorAll("select")); }
+  function cells(row) {
+    return Array.prototype.slice.call(row.querySelectorAll("select, input, textarea"));
+  }
 
   function renumber(row, index) {
     row.querySelector("[data-row-number]").textContent = String(index + 1);
-    cells(row).forEach(function (select) {
-      select.name = select.name.replace(/^ballots-\d+-/, "ballots-" + index + "-");
-      select.id = select.id.replace(/^ballots-\d+-/, "ballots-" + index + "-");
-      var label = select.getAttribute("aria-label");
-      if (label) { select.setAttribute("aria-label", label.replace(/\d+/, String(index + 1))); }
+    cells(row).forEach(function (field) {
+      field.name = field.name.replace(/^ballots-\d+-/, "ballots-" + index + "-");
+      field.id = field.id.replace(/^ballots-\d+-/, "ballots-" + index + "-");
+      var label = field.getAttribute("aria-label");
+      if (label) { field.setAttribute("aria-label", label.replace(/\d+/, String(index + 1))); }
     });
   }
 
@@ -42,10 +46,10 @@
     Array.prototype.forEach.call(clone.querySelectorAll(".cell-error"), function (node) {
       node.parentNode.removeChild(node);
     });
-    cells(clone).forEach(function (select) {
-      select.selectedIndex = 0;
-      select.removeAttribute("aria-invalid");
-      select.removeAttribute("aria-describedby");
+    cells(clone).forEach(function (field) {
+      if (field.tagName === "SELECT") { field.selectedIndex = 0; } else { field.value = ""; }
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
     });
     renumber(clone, all.length);
     body.appendChild(clone);
@@ -60,18 +64,19 @@
     (list[start] || list[0]).focus();
   }
 
-  function next(select) {
-    var row = select.closest("tr");
+  function next(field) {
+    var row = field.closest("tr");
     var list = cells(row);
-    var index = list.indexOf(select);
+    var index = list.indexOf(field);
     if (index < list.length - 1) { list[index + 1].focus(); return; }
     var following = row.nextElementSibling || addRow();
     if (following) { enterRow(following, row); }
   }
 
   body.addEventListener("keydown", function (event) {
-    var select = event.target;
-    if (select.tagName !== "SELECT" || event.altKey) { return; }
+    var field = event.target;
+    var tag = field.tagName;
+    if ((tag !== "SELECT" && tag !== "INPUT") || event.altKey) { return; }
     if (event.key === "Enter") {
       event.preventDefault();
       if (event.ctrlKey || event.metaKey) {
@@ -79,19 +84,19 @@
         if (form.requestSubmit) { form.requestSubmit(save); } else { save.click(); }
         return;
       }
-      var row = select.closest("tr");
+      var row = field.closest("tr");
       var following = row.nextElementSibling || addRow();
       if (following) { enterRow(following, row); }
       return;
     }
-    if (event.ctrlKey || event.metaKey || select.getAttribute("data-shortcuts") !== "1") { return; }
+    if (event.ctrlKey || event.metaKey || field.getAttribute("data-shortcuts") !== "1") { return; }
     if (/^[0-9]$/.test(event.key)) {
       var n = parseInt(event.key, 10);
-      if (n < select.options.length) {
+      if (n < field.options.length) {
         event.preventDefault();
-        select.selectedIndex = n;
-        select.dispatchEvent(new Event("change", { bubbles: true }));
-        next(select);
+        field.selectedIndex = n;
+        field.dispatchEvent(new Event("change", { bubbles: true }));
+        next(field);
       }
     }
   });

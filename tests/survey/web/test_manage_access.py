@@ -21,8 +21,10 @@ def world(app, make_survey, make_branch, make_user, mint):
     mint(survey, branch, 2)
     other = make_user("viewer", Role.SUPERVISOR)
     admin = make_user("office")
+    clerk = make_user("clerk", Role.DATA_ENTRY)
     row = {"branch": "b01", "category": "member", "q1": "good", "q2": "", "q3": ""}
-    draft = create_draft(admin, survey, [row], GRID, "keyed")
+    # Keyed by a clerk, so the office may key it a second time.
+    draft = create_draft(clerk, survey, [row], GRID, "keyed")
     batch = db.session.scalar(select(CodeBatch))
     return {
         "survey_id": survey.id,
@@ -33,6 +35,7 @@ def world(app, make_survey, make_branch, make_user, mint):
         "user_id": other.id,
         "campaign_id": survey.campaign_id,
         "admin": admin,
+        "clerk": clerk,
     }
 
 

@@ -15,6 +15,7 @@ from survey.models import (
     BallotDraft,
     Branch,
     Response,
+    Role,
     Source,
     SurveyState,
 )
@@ -33,17 +34,31 @@ def survey(make_survey, make_branch):
     return make_survey("pingyi", items=3, comments=True)
 
 
+@pytest.fixture
+def clerk(signed_in):
+    """A data-entry account's browser: the second person who keys each batch."""
+    return signed_in(Role.DATA_ENTRY, username="clerk")
+
+
 def _grid(rows, csrf: str, **extra) -> dict[str, str]:
+    """Form data of a keying grid; a row is (branch, category, answers[, comment])."""
     data = {"csrf_token": csrf, "submit": "1", **extra}
     for index, row in enumerate(rows):
         if row is None:
             continue
-        branch, category, answers = row
+        branch, category, answers, *comment = row
         data[f"ballots-{index}-branch"] = branch
         data[f"ballots-{index}-category"] = category
         for position, answer in enumerate(answers):
             data[f"ballots-{index}-item{position}"] = answer
+        if comment:
+            data[f"ballots-{index}-comment"] = comment[0]
     return data
+
+
+def _token(client, survey) -> str:
+    """A CSRF token from the keying grid (a page every account that keys may open)."""
+    return token(client, f"/manage/surveys/{survey.id}/ballots/key")
 
 
 def _key(client, survey, rows, **extra):
@@ -97,7 +112,8 @@ def test_grid_refuses_incomplete_rows_next_to_the_cell_and_keeps_input(admin, su
     ("rows", "message"),
     [
         ([], "No ballot was entered."),
-        ([("b01", "member", ["", "", ""])], "the ballot has no answers"),
+        # Branch and category alone are a blank row (Enter carries them over): nothing to save.
+        ([("b01", "member", ["", "", ""])], "No ballot was entered."),
         ([("b01", "member", ["excellent", "", ""])], "Not a valid choice"),
         ([("b99", "member", GOOD)], "Not a valid choice"),
     ],
@@ -138,17 +154,17 @@ def test_grid_offers_keyboard_shortcuts_and_works_without_script(admin, survey):
     script.close()
 
 
-def test_agreeing_keyings_are_stored_at_once(admin, survey):
+def test_agreeing_keyings_are_stored_at_once(admin, clerk, survey):
     rows = [("b01", "member", GOOD), ("b02", "public", ["poor", "", "average"])]
     response, _page = _key(admin, survey, rows)
     assert response.status_code == 302
     draft = _draft()
     verify = f"/manage/surveys/{survey.id}/ballots/{draft.id}/verify"
-    blind = admin.get(verify).get_data(as_text=True)
+    blind = clerk.get(verify).get_data(as_text=True)
     assert "Key in the same 2 paper forms" in blind
     assert not re.search(r'<option selected value="[^"]+"', blind)  # first keying not shown
     assert _paper() == 0
-    response = admin.post(verify, data=_grid(rows, token(admin)))
+    response = clerk.post(verify, data=_grid(rows, _token(clerk, survey)))
     assert response.status_code == 302
     assert _paper() == 2
     assert _draft() is None
@@ -162,7 +178,7 @@ def test_agreeing_keyings_are_stored_at_once(admin, survey):
     assert "ballots=2" in detail
 
 
-def test_disagreements_are_settled_cell_by_cell(admin, survey):
+def test_disagreements_are_settled_cell_by_cell(admin, clerk, survey):
     first = [("b01", "member", GOOD), ("b01", "member", ["average", "poor", "good"])]
     second = [
         ("b01", "member", GOOD),
@@ -172,9 +188,9 @@ def test_disagreements_are_settled_cell_by_cell(admin, survey):
     _key(admin, survey, first)
     draft = _draft()
     base = f"/manage/surveys/{survey.id}/ballots/{draft.id}"
-    response = admin.post(f"{base}/verify", data=_grid(second, token(admin)))
+    response = clerk.post(f"{base}/verify", data=_grid(second, _token(clerk, survey)))
     assert response.headers["Location"].endswith(f"{base}/resolve")
-    page = html.unescape(admin.get(f"{base}/resolve").get_data(as_text=True))
+    page = html.unescape(clerk.get(f"{base}/resolve").get_data(as_text=True))
     # Two cells of ballot 2, and the filled cells of the ballot only the second keyer typed.
     assert page.count('class="disagreement"') == 2 + 3
     assert _paper() == 0
@@ -182,14 +198,16 @@ def test_disagreements_are_settled_cell_by_cell(admin, survey):
 
     # Nothing chosen for some cells: refused next to each, choices kept, nothing stored.
     before = snapshot()
-    partial = {"csrf_token": token(admin), "d-2-branch": "b02"}
-    response = admin.post(f"{base}/resolve", data=partial)
+    partial = {"csrf_token": _token(clerk, survey), "d-2-branch": "b02"}
+    response = clerk.post(f"{base}/resolve", data=partial)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert field_error(page, "d-2-q3") == "Please choose a value."
     assert field_error(page, "d-2-branch") is None
     assert _selected(page, "d-2-branch") == "b02"
-    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), "d-2-branch": "b99"})
+    response = clerk.post(
+        f"{base}/resolve", data={"csrf_token": _token(clerk, survey), "d-2-branch": "b99"}
+    )
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "d-2-branch") == "Please choose a value."
     assert snapshot() == before
@@ -197,7 +215,7 @@ def test_disagreements_are_settled_cell_by_cell(admin, survey):
     # The paper says: branch b02, item 3 一般; the third ballot does not exist (all blank).
     choices = {"d-2-branch": "b02", "d-2-q3": "average"}
     choices |= {f"d-3-{c}": "-" for c in ("branch", "category", "q1")}
-    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), **choices})
+    response = clerk.post(f"{base}/resolve", data={"csrf_token": _token(clerk, survey), **choices})
     assert response.status_code == 302
     assert _paper() == 2
     assert _draft() is None
@@ -207,16 +225,19 @@ def test_disagreements_are_settled_cell_by_cell(admin, survey):
         "b02",
     ]
     # Committing the same draft again finds nothing.
-    assert admin.post(f"{base}/resolve", data={"csrf_token": token(admin)}).status_code == 404
+    assert (
+        clerk.post(f"{base}/resolve", data={"csrf_token": _token(clerk, survey)}).status_code == 404
+    )
 
 
-def test_resolution_that_leaves_a_ballot_invalid_is_refused(admin, survey):
+def test_resolution_that_leaves_a_ballot_invalid_is_refused(admin, clerk, survey):
     _key(admin, survey, [("b01", "member", GOOD)])
     draft = _draft()
     base = f"/manage/surveys/{survey.id}/ballots/{draft.id}"
-    admin.post(f"{base}/verify", data=_grid([("b02", "member", GOOD)], token(admin)))
+    clerk.post(f"{base}/verify", data=_grid([("b02", "member", GOOD)], _token(clerk, survey)))
     before = snapshot()
-    response = admin.post(f"{base}/resolve", data={"csrf_token": token(admin), "d-1-branch": "-"})
+    csrf = _token(clerk, survey)
+    response = clerk.post(f"{base}/resolve", data={"csrf_token": csrf, "d-1-branch": "-"})
     assert response.status_code == 422
     assert "Ballot 1: the branch code is missing" in response.get_data(as_text=True)
     assert snapshot() == before
@@ -271,7 +292,7 @@ def test_a_draft_can_be_discarded(admin, survey):
     _key(admin, survey, [("b01", "member", GOOD)])
     draft = _draft()
     listing = admin.get(f"/manage/surveys/{survey.id}/ballots").get_data(as_text=True)
-    assert "Second keying" in listing
+    assert "Waiting for another person" in listing  # the first keyer cannot key it again
     response = admin.post(
         f"/manage/surveys/{survey.id}/ballots/{draft.id}/discard",
         data={"csrf_token": token(admin)},
@@ -279,3 +300,79 @@ def test_a_draft_can_be_discarded(admin, survey):
     assert response.status_code == 302
     assert _draft() is None and _paper() == 0
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "ballots.discard"))
+
+
+def test_a_trailing_row_with_only_branch_and_category_is_ignored(admin, survey):
+    """Enter carries branch and category into a new last row; that row must not block saving."""
+    rows = [("b01", "member", GOOD), ("b01", "public", ["poor", "", ""]), ("b01", "public", [])]
+    response, _page = _key(admin, survey, rows)
+    assert response.status_code == 302
+    message = "2 ballots keyed."
+    assert message in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_grid_keys_comments_within_the_surveys_limit(admin, clerk, survey):
+    page = admin.get(f"/manage/surveys/{survey.id}/ballots/key").get_data(as_text=True)
+    assert re.search(
+        r'<input[^>]*maxlength="2000"[^>]*name="ballots-0-comment"', page
+    ) or re.search(r'<input[^>]*name="ballots-0-comment"[^>]*maxlength="2000"', page)
+    survey.comment_max_length = 10
+    db.session.commit()
+    before = snapshot()
+    response, page = _key(admin, survey, [("b01", "member", GOOD, "多聽聽羣眾的意見再做決定吧")])
+    assert response.status_code == 422
+    assert field_error(html.unescape(page), "ballots-0-comment") == (
+        "the comment is 13 characters long; at most 10 are allowed"
+    )
+    assert snapshot() == before
+    # A comment alone is a ballot; a differently typed comment is settled against the paper.
+    rows = [("b01", "member", GOOD, "要多聽意見"), ("b02", "public", ["", "", ""], "服務好")]
+    assert _key(admin, survey, rows)[0].status_code == 302
+    draft = _draft()
+    base = f"/manage/surveys/{survey.id}/ballots/{draft.id}"
+    second = [("b01", "member", GOOD, "要多听意見"), ("b02", "public", ["", "", ""], "服務好")]
+    response = clerk.post(f"{base}/verify", data=_grid(second, _token(clerk, survey)))
+    assert response.headers["Location"].endswith(f"{base}/resolve")
+    page = clerk.get(f"{base}/resolve").get_data(as_text=True)
+    assert page.count('class="disagreement"') == 1
+    assert '<option value="要多聽意見">要多聽意見</option>' in page
+    response = clerk.post(
+        f"{base}/resolve", data={"csrf_token": _token(clerk, survey), "d-1-comment": "要多聽意見"}
+    )
+    assert response.status_code == 302
+    comments = sorted(ballot.comment for _group, ballot in sealed_ballots())
+    assert comments == ["服務好", "要多聽意見"]
+
+
+def test_a_survey_without_comments_has_no_comment_column(admin, make_survey):
+    quiet = make_survey("quiet", comments=False)
+    page = admin.get(f"/manage/surveys/{quiet.id}/ballots/key").get_data(as_text=True)
+    assert "ballots-0-comment" not in page
+
+
+def test_batches_are_numbered_per_survey_and_numbers_are_never_reused(admin, clerk, survey):
+    numbers = []
+    for _n in range(3):
+        _key(admin, survey, [("b01", "member", GOOD)])
+        numbers.append(max(d.number for d in db.session.scalars(select(BallotDraft))))
+    assert numbers == [1, 2, 3]
+    # Batch 3 is stored (its draft deleted); the next batch is 4, not 3 again.
+    third = db.session.scalar(select(BallotDraft).where(BallotDraft.number == 3))
+    clerk.post(
+        f"/manage/surveys/{survey.id}/ballots/{third.id}/verify",
+        data=_grid([("b01", "member", GOOD)], _token(clerk, survey)),
+    )
+    assert db.session.scalar(select(func.count(BallotDraft.id))) == 2
+    _key(admin, survey, [("b01", "member", GOOD)])
+    assert max(d.number for d in db.session.scalars(select(BallotDraft))) == 4
+    listing = admin.get(f"/manage/surveys/{survey.id}/ballots").get_data(as_text=True)
+    shown = re.findall(r'/ballots/\d+">(\d+)</a></td>', listing)
+    assert shown == ["1", "2", "4"]
+    fourth = db.session.scalar(select(BallotDraft).where(BallotDraft.number == 4))
+    page = admin.get(f"/manage/surveys/{survey.id}/ballots/{fourth.id}").get_data(as_text=True)
+    assert "Ballot batch 4" in page
+    details = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action.like("ballots.%"))
+    ).all()
+    assert "survey=pingyi batch=3 origin=grid ballots=1" in details  # the commit of batch 3
+    assert all("draft=" not in detail for detail in details)
