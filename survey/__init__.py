@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     access.init_app(app)
 
-    for area in ("respond", "auth", "results", "manage", "api"):
+    for area in ("respond", "auth", "results", "manage", "rectify", "api"):
         package = import_module(f"survey.{area}")
         import_module(f"survey.{area}.routes")  # attaches the views to the area's blueprint
         app.register_blueprint(package.bp)
