@@ -14,7 +14,8 @@ from survey.api import bp
 from survey.auth.access import require_roles
 from survey.models import Role
 from survey.services import report_json
-from survey.services.lookup import find_survey
+from survey.services.lookup import find_campaign, find_survey
+from survey.services.rectification.effect import exported_effect
 from survey.services.report import ResultsSealed, exported_report
 from survey.services.turnout import survey_turnout
 
@@ -59,3 +60,12 @@ def get_turnout(slug: str):
     survey = find_survey(slug)
     turnout = survey_turnout(survey, _viewer_branch()).as_dict()
     return _json(report_json.dumps({"survey": survey.slug, **turnout}))
+
+
+@bp.get("/campaigns/<slug>/rectification")
+@require_roles(Role.ADMIN, Role.SUPERVISOR)
+def get_rectification(slug: str):
+    """The effect of rectification: each filed plan's measures, the change of the items they
+    targeted (the stage comparison's own figures), and the tallies by class and department."""
+    campaign = find_campaign(slug)
+    return _json(report_json.dumps(exported_effect(g.user, campaign, "json")))

@@ -13,7 +13,8 @@ import click
 from flask_babel import gettext as _
 
 from survey.services import exports, report_json
-from survey.services.lookup import find_survey
+from survey.services.lookup import find_campaign, find_survey
+from survey.services.rectification.effect import exported_effect
 from survey.services.report import check_comparable, check_unsealed, exported_report
 
 
@@ -61,4 +62,12 @@ def report_command(
         click.echo(_("Report written to %(path)s.", path=output), err=True)
 
 
-COMMANDS = (report_command,)
+@click.command("rectification-report")
+@click.argument("campaign_slug", metavar="CAMPAIGN")
+def rectification_report_command(campaign_slug: str) -> None:
+    """Write the effect of a campaign's rectification as JSON (as the API gives it)."""
+    found = exported_effect(None, find_campaign(campaign_slug), "json")
+    sys.stdout.write(report_json.dumps(found, indent=2) + "\n")
+
+
+COMMANDS = (report_command, rectification_report_command)

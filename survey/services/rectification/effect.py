@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from analytics.report import BELOW, HIGHER, LOWER, NO_CLEAR_CHANGE, Comparison
-from survey.models import Campaign, Item, Measure, MeasureStatus, Plan, SurveyState
+from survey.db import db
+from survey.models import Campaign, Item, Measure, MeasureStatus, Plan, SurveyState, User
+from survey.services import audit
 from survey.services.rectification.plans import evaluation_survey, final_test, plans_of
 from survey.services.report import Report, build_report
 
@@ -197,3 +199,16 @@ def effect_json(effect: EffectReport) -> dict:
         "by_class": {k: vars(v) for k, v in effect.by_class.items()},
         "by_department": {k: vars(v) for k, v in effect.by_department.items()},
     }
+
+
+def exported_effect(actor: User | None, campaign: Campaign, fmt: str) -> dict:
+    """The effect report as it leaves Ceping (the API, the command line), audited with the same
+    entry from every way out."""
+    found = effect_json(effect_report(campaign))
+    with db.transaction():
+        audit.record(
+            "rectification.export",
+            f"campaign={campaign.slug} what=effect format={fmt}",
+            user=actor,
+        )
+    return found

@@ -63,7 +63,7 @@ def summary_workbook(actor: User | None, campaign: Campaign) -> io.BytesIO:
         for row, values in enumerate(rows, start=3):
             sheet.write_row(row, 0, values, wrap)
     book.close()
-    _audited(actor, campaign, "what=opinion-summary")
+    _audited(actor, campaign, "what=opinion-summary format=xlsx")
     stream.seek(0)
     return stream
 
@@ -86,7 +86,10 @@ def effect_workbook(actor: User | None, campaign: Campaign) -> io.BytesIO:
         _("Verdict"),
     ]
     sheet = _sheet(
-        book, _("Effect"), f"{campaign.title}: {_('Effect of rectification')}", header,
+        book,
+        _("Effect"),
+        f"{campaign.title}: {_('Effect of rectification')}",
+        header,
         [16, 40, 16, 18, 12, 30, 14, 14],
     )
     row = 3
@@ -111,7 +114,7 @@ def effect_workbook(actor: User | None, campaign: Campaign) -> io.BytesIO:
                 row += 1
     _tallies(book, campaign, report)
     book.close()
-    _audited(actor, campaign, "what=effect")
+    _audited(actor, campaign, "what=effect format=xlsx")
     stream.seek(0)
     return stream
 
