@@ -1,9 +1,12 @@
-"""The demonstration campaign: 21 party branches, a closed evaluation stage and an open
-satisfaction test, so a fresh install shows results, comparisons and a working code at once.
+"""The demonstration campaign: 21 party branches, a closed evaluation stage, a closed
+satisfaction stage and an open satisfaction test, so a fresh install shows results, a stage
+comparison and a working code at once.
 
-The files here (``branches.csv``, ``evaluation.yaml``, ``satisfaction.yaml``) are ordinary inputs
-of ``import-branches`` and ``load-survey``. The evaluation's paper ballots are synthetic, drawn
-from a seeded generator so every install shows the same figures.
+The files here (``branches.csv``, ``evaluation.yaml``, ``rectification.yaml``,
+``satisfaction.yaml``) are ordinary inputs of ``import-branches`` and ``load-survey``. The
+evaluation's paper ballots and the satisfaction stage's online answers (:mod:`.online`, through
+the codes and the ballot box) are synthetic, drawn from a seeded generator so every install
+shows the same figures.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.db import db
+from survey.demo.online import answer_online, mint_stage_codes
 from survey.models import Action, Answer, Branch, Campaign, Comment, Response, Source, Survey
 from survey.services import audit
 from survey.services.branches import apply_branch_plan, plan_branches
@@ -28,7 +32,10 @@ from survey.services.recount import rebuild_tallies
 
 CAMPAIGN = "xjx-2005"
 EVALUATION = "pingyi-2005"
+STAGE = "zhenggai-2005"
 SATISFACTION = "manyidu-2005"
+#: The seed's own yardstick: 好 and 比較好 together at 90% or more.
+TARGET = 0.9
 
 #: Evaluation ballots per branch b01…b21: mostly 20–40; b16 and b21 fall under the threshold of 5,
 #: so the results show suppression.
@@ -76,26 +83,36 @@ def load_demo(seed: int = 2005) -> DemoResult | None:
 
     Raises :class:`Rejected` when the database already has branches b01…b21 with other names.
     """
+    rng = random.Random(seed)
     with db.transaction() as session:
         if session.scalar(select(Campaign.id).where(Campaign.slug == CAMPAIGN)) is not None:
             return None
         _load_branches()
         evaluation = _load_survey("evaluation.yaml")
         evaluation.move(Action.OPEN)
-        ballots = _fill_with_ballots(evaluation, random.Random(seed))
+        ballots = _fill_with_ballots(evaluation, rng)
         evaluation.move(Action.CLOSE)
         evaluation.is_published = True
+        stage = _load_survey("rectification.yaml")
+        stage.move(Action.OPEN)
+        stage_codes = mint_stage_codes(stage, rng)
         satisfaction = _load_survey("satisfaction.yaml")
         satisfaction.move(Action.OPEN)
+        for survey in (evaluation, stage, satisfaction):
+            survey.target = TARGET
         branch = session.scalar(select(Branch).where(Branch.code == "b01"))
         category = satisfaction.category("public")
         _batch, codes = mint_batch(satisfaction, branch, category, PRINTED_CODES)
         audit.record("demo.load", f"campaign={CAMPAIGN} ballots={ballots}")
+    answered = answer_online(stage, stage_codes, rng)
     summary = _(
         "Demo loaded: 21 branches; %(evaluation)s closed with %(ballots)d paper ballots; "
+        "%(stage)s closed with %(answered)d answers given online with codes; "
         "%(satisfaction)s open.",
         evaluation=EVALUATION,
         ballots=ballots,
+        stage=STAGE,
+        answered=answered,
         satisfaction=SATISFACTION,
     )
     return DemoResult(summary, SATISFACTION, branch.name, category.label, codes)

@@ -3,6 +3,6 @@
 Importing this module attaches them all to :data:`survey.manage.bp`.
 """
 
-from survey.manage import ballots, branches, codes, questionnaire, surveys, users
+from survey.manage import ballots, branches, codes, pairing, questionnaire, surveys, users
 
-AREAS = (surveys, questionnaire, codes, ballots, branches, users)
+AREAS = (surveys, pairing, questionnaire, codes, ballots, branches, users)

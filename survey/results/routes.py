@@ -17,9 +17,12 @@ from survey.db import db
 from survey.models import Campaign, Role
 from survey.refusals import BadRequest, NotFound
 from survey.results import bp, charts, views
+from survey.results import comparison as compared
 from survey.results.forms import CompareForm, ItemForm
 from survey.services import exports
 from survey.services import report as reports
+from survey.services.comparison import stage_comparison
+from survey.services.exports.comparison import comparison_export
 from survey.services.lookup import find_branch, find_campaign, find_survey
 from survey.services.turnout import survey_turnout
 
@@ -136,7 +139,8 @@ def show_branch(slug: str, code: str):
 @bp.route("/campaigns/<slug>/compare")
 @require_roles()
 def compare_surveys(slug: str):
-    """Two stages side by side: a dumbbell per branch and a verdict per branch and item."""
+    """Two stages side by side: the paired items, a dumbbell per branch, a verdict per branch
+    and item, and the branches left out with the reason."""
     campaign = find_campaign(slug)
     form = CompareForm(request.args, campaign.surveys)
     context = {"campaign": campaign, "form": form}
@@ -153,26 +157,51 @@ def compare_surveys(slug: str):
     if sealed:
         messages = [reports.sealed_message(s) for s in sealed]
         return render_template("results/compare.html", sealed=messages, **context)
-    branch_id = viewer_branch_id()
-    before_report = reports.build_report(before, branch_id=branch_id)
-    after_report = reports.build_report(after, compare=before, branch_id=branch_id)
+    view = stage_comparison(before, after, branch_id=viewer_branch_id())
     done_reading()
-    items = views.shared_items(before_report, after_report)
+    items = [item for item in view.after.items if view.pair(item.key)]
     item = form.set_items(items)
     if items and item is None:
         raise BadRequest(_("Both surveys must ask the item you choose."))
+    pair = view.pair(item) if item is not None else None
     dumbbell = None
-    if item is not None:
+    if pair is not None:
         dumbbell = charts.dumbbell_chart(
-            before_report, after_report, item, before.title, after.title
+            view.before, view.after, pair.key, before.title, after.title, pair.earlier_key
         )
     return render_template(
         "results/compare.html",
         dumbbell=dumbbell,
+        pair=pair,
         items=items,
-        verdicts=views.verdicts(before_report, after_report),
+        pairs=compared.pair_rows(view),
+        unpaired=compared.unpaired_items(view),
+        verdicts=compared.verdict_rows(view),
+        left_out=view.left_out,
+        may_export=g.user.role in READ_ALL,
         **context,
     )
+
+
+@bp.route("/campaigns/<slug>/compare.<any(xlsx, csv):fmt>")
+@require_roles(*READ_ALL)
+def export_comparison(slug: str, fmt: str):
+    """Download the comparison of two stages (``?a=&b=`` as on the page) as xlsx or CSV."""
+    campaign = find_campaign(slug)
+    form = CompareForm(request.args, campaign.surveys)
+    chosen = form.chosen()
+    if chosen is None:
+        raise BadRequest(_("Choose two surveys of this campaign."))
+    export = comparison_export(chosen[0], chosen[1], fmt, user=g.user)
+    response = send_file(
+        export.stream,
+        mimetype=export.mimetype,
+        as_attachment=True,
+        download_name=export.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/surveys/<slug>/export.<any(xlsx, csv):fmt>")

@@ -15,7 +15,7 @@ from survey import display
 from survey.models import Survey
 from survey.results import charts, sentences
 from survey.results.charts import Chart, Table
-from survey.services.report import BranchReport, Question, Report, sealed_message
+from survey.services.report import BranchReport, Report, sealed_message
 from survey.services.turnout import SurveyTurnout
 
 # --------------------------------------------------------------------------- blocks
@@ -380,8 +380,3 @@ def verdicts(before: Report, after: Report) -> list[Verdict]:
             out.append(_verdict(label, texts[key], earlier, later, change))
     return out
 
-
-def shared_items(before: Report, after: Report) -> list[Question]:
-    """Items (of the later stage) that the earlier stage also asked, by key."""
-    earlier = {item.key for item in before.items}
-    return [item for item in after.items if item.key in earlier]

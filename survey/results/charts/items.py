@@ -15,11 +15,14 @@ from survey.results.charts.base import (
     OVERALL_COLOUR,
     Chart,
     Table,
+    branch_order,
+    category_axis,
     error_bars,
     layout,
     level_text,
     pct,
     rate_axis,
+    sorting,
 )
 from survey.services.report import Report
 
@@ -117,19 +120,24 @@ def items_chart(
 Stage = tuple[str, float | None, float | None, Comparison]
 
 
-def stage_rows(before: Report, after: Report, item: str) -> list[Stage]:
-    """All branches, then each branch shown in both stages, that can be compared on ``item``."""
+def stage_rows(
+    before: Report, after: Report, item: str, earlier_key: str | None = None
+) -> list[Stage]:
+    """All branches, then each branch shown in both stages (best later rate first), that can
+    be compared on the later stage's ``item``, paired with the earlier stage's ``earlier_key``
+    (by default the same key)."""
     comparison = after.comparison
     if comparison is None:
         return []
+    earlier_key = earlier_key or item
     rows: list[Stage] = []
     change = comparison.overall.get(item)
-    earlier = (before.analysis.overall or {}).get(item)
+    earlier = (before.analysis.overall or {}).get(earlier_key)
     later = (after.analysis.overall or {}).get(item)
     if change and earlier and later and change.diff is not None:
         rows.append((_("All branches"), earlier.favourable_rate, later.favourable_rate, change))
     before_by_code = {b.code: b for b in before.shown}
-    for branch in sorted(after.shown, key=lambda b: b.code):
+    for branch in branch_order(after, item):
         change = comparison.branches.get(branch.code, {}).get(item)
         earlier_branch = before_by_code.get(branch.code)
         if not change or change.diff is None or earlier_branch is None:
@@ -137,7 +145,7 @@ def stage_rows(before: Report, after: Report, item: str) -> list[Stage]:
         rows.append(
             (
                 branch.label,
-                earlier_branch.result.items[item].favourable_rate,
+                earlier_branch.result.items[earlier_key].favourable_rate,
                 branch.result.items[item].favourable_rate,
                 change,
             )
@@ -192,32 +200,47 @@ def _stage_traces(rows: list[Stage], before_name: str, after_name: str, level: s
     ]
 
 
+def _stage_layout(title: str, rows: list[Stage]) -> dict[str, Any]:
+    """Rates on the left panel, the change in points on the right, branches down the side."""
+    return layout(
+        title,
+        rows=len(rows),
+        xaxis=rate_axis(_("Favourable rate"), domain=[0, 0.58]),
+        xaxis2={
+            "domain": [0.66, 1],
+            "title": {"text": _("Change (percentage points)")},
+            "zeroline": True,
+            "zerolinecolor": "#000",
+            "zerolinewidth": 1.5,
+            "gridcolor": "#e5e5e5",
+            "anchor": "y",
+        },
+        yaxis=category_axis([row[0] for row in rows]),
+    )
+
+
 def dumbbell_chart(
-    before: Report, after: Report, item: str, before_name: str, after_name: str
+    before: Report,
+    after: Report,
+    item: str,
+    before_name: str,
+    after_name: str,
+    earlier_key: str | None = None,
 ) -> Chart | None:
     """Per branch, the favourable rate before and after joined by a line (left panel), and the
-    change with its Newcombe interval (right panel)."""
-    rows = stage_rows(before, after, item)
+    change with its Newcombe interval (right panel); ``earlier_key`` is the earlier stage's item
+    paired with ``item`` (by default the same key)."""
+    rows = stage_rows(before, after, item, earlier_key)
     if not rows:
         return None
     level = level_text(after.confidence)
     title = _("Favourable rate before and after")
     figure = {
         "data": _stage_traces(rows, before_name, after_name, level),
-        "layout": layout(
-            title,
-            rows=len(rows),
-            xaxis=rate_axis(_("Favourable rate"), domain=[0, 0.58]),
-            xaxis2={
-                "domain": [0.66, 1],
-                "title": {"text": _("Change (percentage points)")},
-                "zeroline": True,
-                "zerolinecolor": "#000",
-                "zerolinewidth": 1.5,
-                "gridcolor": "#e5e5e5",
-                "anchor": "y",
-            },
-            yaxis={"autorange": "reversed", "automargin": True},
+        "layout": _stage_layout(title, rows),
+        "sort": sorting(
+            [b for b in branch_order(after, item) if b.label in {row[0] for row in rows}],
+            pinned=[_("All branches")],
         ),
     }
     table_rows = [

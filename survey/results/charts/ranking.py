@@ -215,6 +215,23 @@ def funnel_position_words(rate: float, p: float, n: int) -> str:
     return _("below the %(level)s limit", level=level_text(level))
 
 
+def _funnel_layout(title: str, p: float, points: list[tuple[str, int, float]]) -> dict[str, Any]:
+    """Respondents on a log axis, the rate in percent; both axes fit the dots."""
+    x_range, y_range = funnel_axes(p, points)
+    return layout(
+        title,
+        xaxis={
+            "title": {"text": _("Respondents (n)")},
+            "type": "log",
+            "range": x_range,
+            "gridcolor": "#e5e5e5",
+        },
+        yaxis=rate_axis(_("Favourable rate"), range=y_range),
+        margin={"l": 70, "r": 30, "t": 90, "b": 60},
+        height=440,
+    )
+
+
 def funnel_chart(report: Report, item: str) -> Chart | None:
     """Rate against n with 95 % and 99.8 % control limits around the survey-wide rate; None
     when there is no survey-wide rate to centre on."""
@@ -223,22 +240,10 @@ def funnel_chart(report: Report, item: str) -> Chart | None:
     if p is None or not points:
         return None
     title = _("Funnel plot: %(what)s", what=what_is_drawn(report, item))
-    x_range, y_range = funnel_axes(p, points)
     order = branch_order(report, item)
     figure = {
         "data": _funnel_data(p, points),
-        "layout": layout(
-            title,
-            xaxis={
-                "title": {"text": _("Respondents (n)")},
-                "type": "log",
-                "range": x_range,
-                "gridcolor": "#e5e5e5",
-            },
-            yaxis=rate_axis(_("Favourable rate"), range=y_range),
-            margin={"l": 70, "r": 30, "t": 90, "b": 60},
-            height=440,
-        ),
+        "layout": _funnel_layout(title, p, points),
         "sort": sorting(order),
     }
     position = {b.label: i for i, b in enumerate(order)}

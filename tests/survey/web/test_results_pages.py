@@ -163,11 +163,15 @@ def test_composite_view_heat_map_tests_and_hidden_branches(login_admin, seeded):
     assert "No interval is drawn for this mean" in page
 
     # Heat map: ▲/▼ where a branch is clearly above/below the rest, with the legend.
+    # Its rows are in the rank chart's order (every chart sorts branches the same way).
     heat = figs["fig-heatmap"]["data"][0]
-    assert heat["y"] == ["第一支部", "第二支部", "第六支部"]
+    assert heat["y"] == bar["y"] == ["第一支部", "第六支部", "第二支部"]
+    assert figs["fig-heatmap"]["layout"]["yaxis"]["categoryarray"] == heat["y"]
     assert heat["text"][0][0] == "90% ▲"
-    assert heat["text"][1][0] == "25% ▼"
-    assert heat["z"][2] == [75.0, 75.0, 50.0]
+    assert heat["text"][2][0] == "25% ▼"
+    assert heat["z"][1] == [75.0, 75.0, 50.0]
+    # Its colours span the rates seen (25% to 90%), not 0–100%.
+    assert (heat["zmin"], heat["zmax"]) == (25, 90)
     assert "▲ clearly above the other branches, ▼ clearly below the other branches" in page
 
     # Omnibus tests and α in plain words.
