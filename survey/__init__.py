@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    settings.settle(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(Path(app.instance_path))
     if app.config["CEPING_BEHIND_PROXY"]:

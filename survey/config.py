@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Interface languages with a translation catalog. The first is the default.
 LANGUAGES = ("zh_Hant", "zh_Hans", "en")
+#: The office's time zone unless CEPING_TIME_ZONE names another.
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -52,6 +56,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         #: Trust one reverse proxy's X-Forwarded-Proto/Host (gunicorn behind nginx).
         "CEPING_BEHIND_PROXY": _bool(os.environ.get("CEPING_BEHIND_PROXY")),
         "BABEL_DEFAULT_LOCALE": os.environ.get("CEPING_DEFAULT_LOCALE", LANGUAGES[0]),
+        #: The office's time zone: audit times, printed dates, a survey's opening and closing
+        #: times (all stored in UTC). An IANA name; checked by :func:`settle`.
+        "TIME_ZONE": os.environ.get("CEPING_TIME_ZONE", DEFAULT_TIME_ZONE),
+        #: The language of the command line's messages and refusals (zh_Hant, zh_Hans, en).
+        "CLI_LANGUAGE": os.environ.get("CEPING_CLI_LANGUAGE", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies over plain HTTP would break every CSRF check, so follow the scheme.
@@ -66,3 +75,28 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CEPING_CODE_ATTEMPTS": int(os.environ.get("CEPING_CODE_ATTEMPTS", "60")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("CEPING_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
     }
+
+
+def settle(config: MutableMapping[str, Any]) -> None:
+    """Check the settings that must be right before the app serves anything, and derive the
+    ones that follow from them; a wrong value stops the start with a message that names it."""
+    name = config.get("TIME_ZONE") or ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"CEPING_TIME_ZONE={name!r} is not a time zone: use an IANA name such as "
+            "Asia/Shanghai, Asia/Hong_Kong or Asia/Taipei"
+        ) from None
+    # Flask-Babel's dates (the printed pages' header) follow the same zone.
+    config["BABEL_DEFAULT_TIMEZONE"] = name
+    if config.get("CLI_LANGUAGE") not in LANGUAGES:
+        raise ValueError(
+            f"CEPING_CLI_LANGUAGE={config.get('CLI_LANGUAGE')!r} is not one of Ceping's "
+            f"languages: {', '.join(LANGUAGES)}"
+        )
+
+
+def time_zone(config: Mapping[str, Any]) -> ZoneInfo:
+    """The office's time zone (``TIME_ZONE``, checked at start-up by :func:`settle`)."""
+    return ZoneInfo(config.get("TIME_ZONE") or DEFAULT_TIME_ZONE)

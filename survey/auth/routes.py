@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from survey.auth import bp
 from survey.auth.access import SESSION_KEY, home_endpoint, is_data_entry, require_roles
 from survey.auth.forms import LoginForm, LogoutForm, PasswordForm, RevokeTokenForm, TokenForm
+from survey.config import time_zone
 from survey.identity.passwords import MIN_LENGTH
 from survey.models import Role, User
-from survey.services import audit, own_account
+from survey.services import audit, audit_labels, own_account
 
 #: Audit entries per page.
 AUDIT_PAGE_SIZE = 50
@@ -146,7 +157,16 @@ def _audit_page(flagged_only: bool, endpoint: str):
     page = audit.page_of_entries(page_number, AUDIT_PAGE_SIZE, flagged_only=flagged_only)
     if page_number > 1 and not page.entries:
         abort(404)
-    return render_template("auth/audit.html", page=page, oversight=flagged_only, endpoint=endpoint)
+    zone = time_zone(current_app.config)
+    lines = [audit_labels.describe(entry, zone) for entry in page.entries]
+    return render_template(
+        "auth/audit.html",
+        page=page,
+        lines=lines,
+        zone=zone.key,
+        oversight=flagged_only,
+        endpoint=endpoint,
+    )
 
 
 @bp.route("/audit")

@@ -16,8 +16,8 @@ from importlib import import_module
 from typing import NoReturn
 
 import click
-from flask import Flask
-from flask_babel import ngettext
+from flask import Flask, current_app
+from flask_babel import force_locale, ngettext
 
 from survey import migrations
 from survey.db import db
@@ -47,17 +47,23 @@ def refused(refusal: Refusal) -> NoReturn:
 
 
 def _answering_refusals(command: click.Command) -> click.Command:
-    """Let ``command`` answer a :class:`~survey.refusals.Refusal` with :func:`refused`."""
+    """Let ``command`` speak the configured ``CLI_LANGUAGE`` (``CEPING_CLI_LANGUAGE``), and
+    answer a :class:`~survey.refusals.Refusal` with :func:`refused`.
+
+    A refusal's messages are translated where it is raised, inside the command, so the whole
+    run is under that language, not only the printing.
+    """
     callback = command.callback
     if getattr(callback, "answers_refusals", False):
         return command  # already wrapped by an earlier app
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except Refusal as refusal:
-            refused(refusal)
+        with force_locale(current_app.config.get("CLI_LANGUAGE", "en")):
+            try:
+                return callback(*args, **kwargs)
+            except Refusal as refusal:
+                refused(refusal)
 
     run.answers_refusals = True  # type: ignore[attr-defined]
     command.callback = run

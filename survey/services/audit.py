@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, true
 
@@ -30,6 +31,29 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+#: Longer texts are cut to this many characters in a change's detail.
+SHOWN_TEXT = 40
+
+
+def shown(value: Any) -> str:
+    """A value as an audit detail holds it: ``-`` for none, an enum's value, a (UTC) time to
+    the minute, a text on one line and cut when long; quoted (``repr``) when it holds spaces,
+    so the pair stays one."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, datetime):  # stored times are naive UTC
+        value = value.isoformat(sep=" ", timespec="minutes") + " UTC"
+    text = " ".join(str(getattr(value, "value", value)).split())
+    if len(text) > SHOWN_TEXT:
+        text = text[: SHOWN_TEXT - 1] + "…"
+    return repr(text) if any(c.isspace() or c in "'\"" for c in text) else text
+
+
+def change(name: str, before: Any, after: Any) -> str:
+    """One changed value for an entry's detail: ``name=before->after`` (see :func:`shown`)."""
+    return f"{name}={shown(before)}->{shown(after)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,8 +135,9 @@ def update_campaign(actor: User, campaign: Campaign, title: str) -> None:
     """Rename a campaign; audited."""
     with db.transaction():
         if campaign.title != title.strip():
+            detail = audit.change("title", campaign.title, title.strip())
             campaign.title = title.strip()
-            audit.record("campaign.update", f"campaign={campaign.slug}", user=actor)
+            audit.record("campaign.update", f"campaign={campaign.slug} {detail}", user=actor)
 
 
 # ---- surveys ----------------------------------------------------------------------------------
