@@ -68,6 +68,55 @@ def signal_words(signal: str | None) -> str:
     }.get(signal or "", _("no clear difference"))
 
 
+def verdict_words(verdict: str | None) -> str:
+    """What every page says about a branch on one item (:attr:`analytics.VsRest.verdict`):
+    the Holm-adjusted mark, or why there is none."""
+    return {
+        "above": _("clearly above the other branches"),
+        "below": _("clearly below the other branches"),
+        "too_few": _("too few answers to tell a difference"),
+        "not_tested": _("not tested"),
+    }.get(verdict or "", _("no clear difference"))
+
+
+def headline_name() -> str:
+    """The one name of a branch's headline figure (:attr:`BranchReport.headline`), the same on
+    every page, chart and export."""
+    return _("Overall favourable rate")
+
+
+def headline_basis(headline: Any) -> str:
+    """What a branch's headline figure is (:class:`analytics.BranchHeadline`), in words."""
+    if headline is None:
+        return ""
+    if headline.is_weighted and headline.is_pooled:
+        return _(
+            "the items' favourable rates, weighted by respondent category; the categories "
+            "hidden to protect anonymity are pooled, so for them the figure is not weighted "
+            "by category"
+        )
+    if headline.is_weighted:
+        return _("the items' favourable rates, weighted by respondent category")
+    return _("the mean of the items' favourable rates")
+
+
+def group_words(group: str | None) -> str:
+    """A branch's group against the rest of the survey (:attr:`BranchHeadline.group`)."""
+    return {
+        "above": _("clearly above the other branches"),
+        "below": _("clearly below the other branches"),
+        "indistinguishable": _("not distinguishable from the other branches"),
+    }.get(group or "", _("too few respondents to tell a difference"))
+
+
+def target_words(mark: str | None) -> str:
+    """A branch against the survey's target (:attr:`BranchHeadline.versus_target`)."""
+    return {
+        "above": _("clearly above the target"),
+        "below": _("clearly below the target"),
+    }.get(mark or "", _("no clear difference from the target"))
+
+
 def change_words(change: str | None) -> str:
     """A change between two stages in plain words (the interval of the difference against 0)."""
     return {
@@ -86,10 +135,24 @@ def turnout_row(row: BranchTurnout) -> dict[str, Any]:
         "codes_issued": count(row.codes_issued),
         "codes_used": count(row.codes_used),
         "paper_ballots": count(row.paper_ballots),
+        "paper_handed_out": count(row.paper_handed_out),
         "web_responses": count(row.web_responses),
         "responses": count(row.responses),
         "waiting": count(row.waiting),
         "turnout": percent(row.turnout_rate),
+        "categories": [
+            {
+                "key": c.key,
+                "label": c.label,
+                "codes_issued": count(c.codes_issued),
+                "codes_used": count(c.codes_used),
+                "paper_handed_out": count(c.paper_handed_out),
+                "paper_ballots": count(c.paper_ballots),
+                "responses": count(c.responses),
+                "turnout": percent(c.turnout_rate),
+            }
+            for c in row.categories
+        ],
     }
 
 

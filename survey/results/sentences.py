@@ -26,32 +26,164 @@ def effect_words(size: str | None) -> str:
     }.get(size or "", _("a negligible effect"))
 
 
-def omnibus_sentence(report: Report, item_text: str, tests: ItemTests | None) -> str:
-    """Whether the branches differ on one item, in one plain sentence with the effect size."""
-    chi2 = tests.chi2 if tests is not None else None
-    if chi2 is None or chi2.statistic is None or chi2.p is None:
+def _listed(names: list[str]) -> str:
+    """Names joined as the reader's language lists them (、 in Chinese)."""
+    return _(", ").join(names)
+
+
+def _unanimous_label(report: Report, item_key: str) -> str | None:
+    """The label of the one option everyone chose on an item, if they all chose one."""
+    summary = (report.analysis.overall or {}).get(item_key)
+    if summary is None:
+        return None
+    chosen = [o.label for o, count in zip(report.scale, summary.counts, strict=True) if count]
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def omnibus_sentence(report: Report, item_key: str, item_text: str, tests: ItemTests | None) -> str:
+    """Whether the branches differ on one item, in plain words, resting on Kruskal–Wallis
+    (the scale is ordered, and its p holds up where χ²'s expected counts are small); the
+    statistics are in :func:`omnibus_details`, one click away."""
+    kruskal = tests.kruskal if tests is not None else None
+    if kruskal is None or kruskal.p is None:
+        label = _unanimous_label(report, item_key)
+        if label is not None:
+            return _("On “%(item)s” everyone answered %(option)s.", item=item_text, option=label)
+        if len([b for b in report.shown if b.result.items[item_key].n]) < 2:
+            return _(
+                "On “%(item)s” fewer than two branches with published figures answered: "
+                "there is nothing to compare.",
+                item=item_text,
+            )
         return _(
-            "On “%(item)s” the branches cannot be compared: too few branches or answers.",
+            "On “%(item)s” the branches shown gave the same answer: there is nothing to compare.",
             item=item_text,
         )
-    values = {
-        "item": item_text,
-        "chi2": f"{chi2.statistic:.1f}",
-        "df": chi2.df,
-        "p": display.p_value(chi2.p),
-        "v": f"{chi2.cramers_v or 0.0:.2f}",
-        "size": effect_words(chi2.effect_size),
-    }
-    if chi2.p < 1 - report.confidence:
+    if kruskal.p < 1 - report.confidence:
         return _(
-            "On “%(item)s” the branches differ clearly (χ² = %(chi2)s, df %(df)s, %(p)s; "
-            "Cramér's V = %(v)s, %(size)s).",
+            "On “%(item)s” the branches answered clearly differently (%(size)s).",
+            item=item_text,
+            size=effect_words(kruskal.effect_size),
+        )
+    return _("On “%(item)s” there is no clear difference between the branches.", item=item_text)
+
+
+def omnibus_details(tests: ItemTests | None) -> str | None:
+    """The test statistics behind :func:`omnibus_sentence`, for a details element."""
+    if tests is None or tests.kruskal.p is None:
+        return None
+    kruskal, chi2 = tests.kruskal, tests.chi2
+    text = _(
+        "The sentence rests on the Kruskal–Wallis test of the ordered answers: H = %(h)s, "
+        "df %(df)s, %(p)s, ε² = %(e)s.",
+        h=f"{kruskal.statistic:.2f}",
+        df=kruskal.df,
+        p=display.p_value(kruskal.p),
+        e=f"{kruskal.epsilon_squared:.3f}",
+    )
+    if chi2.p is None:
+        return text
+    text += " " + _(
+        "χ² test of the answer shares: χ² = %(chi2)s, df %(df)s, %(p)s, Cramér's V = %(v)s.",
+        chi2=f"{chi2.statistic:.1f}",
+        df=chi2.df,
+        p=display.p_value(chi2.p),
+        v=f"{chi2.cramers_v or 0.0:.2f}",
+    )
+    if chi2.small_expected:
+        text += " " + _(
+            "%(share)s of its expected counts are under 5, so its p-value is only a rough guide.",
+            share=display.percent(chi2.small_expected),
+        )
+    return text
+
+
+def overall_sentence(report: Report) -> str | None:
+    """The survey's answer in one sentence: its favourable rate against the target."""
+    headline, target = report.headline, report.survey.target
+    if report.overall_suppressed or headline.favourable_rate is None:
+        return None
+    rate = display.percent(headline.favourable_rate)
+    if target is None:
+        return _(
+            "Overall, %(rate)s of the answers are favourable (the mean of the %(items)s "
+            "items' favourable rates).",
+            rate=rate,
+            items=headline.items_rated,
+        )
+    values = {"rate": rate, "target": display.percent(target)}
+    if headline.favourable_rate >= target:
+        return _(
+            "Overall, %(rate)s of the answers are favourable: the target of %(target)s is met.",
+            **values,
+        )
+    if headline.favourable_ci is not None and headline.favourable_ci[1] < target:
+        return _(
+            "Overall, %(rate)s of the answers are favourable: clearly below the target of "
+            "%(target)s.",
             **values,
         )
     return _(
-        "On “%(item)s” there is no clear difference between the branches (χ² = %(chi2)s, "
-        "df %(df)s, %(p)s; Cramér's V = %(v)s, %(size)s).",
+        "Overall, %(rate)s of the answers are favourable: below the target of %(target)s, "
+        "but within the margin of chance.",
         **values,
+    )
+
+
+def branches_sentences(report: Report) -> list[str]:
+    """Which branches are clearly below the rest, and which clearly below the target."""
+    shown = [b for b in report.shown if b.headline is not None]
+    if not shown:
+        return []
+    below = [b.label for b in shown if b.headline.group == "below"]
+    out = [
+        _("Clearly below the other branches: %(branches)s.", branches=_listed(below))
+        if below
+        else _("No branch is clearly below the other branches.")
+    ]
+    target = report.survey.target
+    if target is None:
+        return out
+    under = [b.label for b in shown if b.headline.versus_target == "below"]
+    values = {"target": display.percent(target), "branches": _listed(under)}
+    out.append(
+        _("Clearly below the target of %(target)s: %(branches)s.", **values)
+        if under
+        else _("No branch is clearly below the target of %(target)s.", **values)
+    )
+    unsure = sum(
+        1 for b in shown if b.headline.rate < target and b.headline.versus_target != "below"
+    )
+    if unsure:
+        out.append(
+            ngettext(
+                "%(num)d more branch is below the target, but with too few answers to be sure.",
+                "%(num)d more branches are below the target, but with too few answers to be sure.",
+                unsure,
+            )
+        )
+    return out
+
+
+def weakest_items_sentence(report: Report) -> str | None:
+    """The items with the lowest favourable rate over all answers."""
+    overall = report.analysis.overall or {}
+    rated = [
+        (overall[i.key].favourable_rate, i.number, i.text)
+        for i in report.items
+        if i.key in overall and overall[i.key].favourable_rate is not None
+    ]
+    if len(rated) < 2:
+        return None
+    weakest = sorted(rated)[: 2 if len(rated) >= 4 else 1]
+    return _(
+        "Weakest items: %(items)s.",
+        items=_listed(
+            [
+                _("“%(item)s” (%(rate)s)", item=text, rate=display.percent(rate))
+                for rate, _number, text in weakest
+            ]
+        ),
     )
 
 
@@ -71,15 +203,28 @@ def alpha_sentence(alpha: float | None) -> str:
     return _("Cronbach's α = %(alpha)s, %(meaning)s.", alpha=f"{alpha:.2f}", meaning=meaning)
 
 
-def vs_rest_text(signal: str | None, effect: float | None) -> str:
-    """A branch's mark against the rest in words, with the effect in percentage points."""
-    words = display.signal_words(signal)
-    if effect is None:
+def vs_rest_text(verdict: str | None, effect: float | None) -> str:
+    """A branch's verdict against the rest in words, with the effect in percentage points
+    where a test was made on enough answers."""
+    words = display.verdict_words(verdict)
+    if effect is None or verdict in ("too_few", "not_tested"):
         return words
     return _(
         "%(words)s (%(effect)s points against the rest)",
         words=words,
         effect=display.points(effect),
+    )
+
+
+def branch_headline_text(report: Report, headline) -> str:
+    """A branch's one headline figure, named as everywhere, with its interval and basis."""
+    return _(
+        "%(name)s: %(rate)s (%(level)s interval %(ci)s), %(basis)s.",
+        name=display.headline_name(),
+        rate=display.percent(headline.rate),
+        level=f"{100 * report.confidence:g}%",
+        ci=display.interval(*headline.ci),
+        basis=display.headline_basis(headline),
     )
 
 

@@ -61,11 +61,20 @@ def turnout_table(turnout: SurveyTurnout, caption: str, with_total: bool = True)
 
 
 @dataclass(frozen=True, slots=True)
+class OmnibusLine:
+    """Whether the branches differ on one item: the plain sentence, and the statistics behind
+    it for a details element (None when no test was possible)."""
+
+    sentence: str
+    details: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyResults:
     """Everything the survey page shows below its header (results not sealed)."""
 
     charts: list[Chart]
-    omnibus: list[str]
+    omnibus: list[OmnibusLine]
     alpha: str
     hidden: list[HiddenBranch]
     empty: list[str]
@@ -77,6 +86,20 @@ class SurveyResults:
     tests_scope: str | None = None
     #: Branch code → label, for the links to the branch pages.
     branch_links: dict[str, str] = field(default_factory=dict)
+    #: The answer first: the survey against its target, the branches below, the weakest items.
+    lead: list[str] = field(default_factory=list)
+
+
+def lead_sentences(report: Report) -> list[str]:
+    """One plain sentence per question a reader asks first (no statistics in them)."""
+    if report.overall_suppressed:
+        return []
+    found = [
+        sentences.overall_sentence(report),
+        *sentences.branches_sentences(report),
+        sentences.weakest_items_sentence(report),
+    ]
+    return [sentence for sentence in found if sentence]
 
 
 def _survey_charts(report: Report, item: str) -> list[Chart]:
@@ -98,7 +121,13 @@ def survey_results(report: Report, item: str) -> SurveyResults:
     omnibus = (
         []
         if hidden
-        else [sentences.omnibus_sentence(report, i.text, tests.get(i.key)) for i in report.items]
+        else [
+            OmnibusLine(
+                sentences.omnibus_sentence(report, i.key, i.text, tests.get(i.key)),
+                sentences.omnibus_details(tests.get(i.key)),
+            )
+            for i in report.items
+        ]
     )
     return SurveyResults(
         charts=_survey_charts(report, item),
@@ -119,6 +148,7 @@ def survey_results(report: Report, item: str) -> SurveyResults:
         ballot_box=sentences.ballot_box_sentence(report),
         tests_scope=sentences.tests_scope_sentence(report) if omnibus else None,
         branch_links={b.code: b.label for b in report.branches},
+        lead=lead_sentences(report),
     )
 
 
@@ -158,7 +188,14 @@ class BranchResults:
     notice: str | None
     chart: Chart | None = None
     items: list[ItemRow] = field(default_factory=list)
-    composite: str | None = None
+    #: The branch's one headline figure, named as on every page, with its interval and basis.
+    headline: str | None = None
+    #: Where the branch stands against the rest (its group) and against the target.
+    standing: list[str] = field(default_factory=list)
+    #: The plain mean of the items' rates, labelled, where it differs from the headline.
+    unweighted: str | None = None
+    #: Answers below which a branch is "too few to tell" (the survey's ranking minimum).
+    min_rank: int = 30
     categories: list[CategoryBlock] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
 
@@ -176,7 +213,7 @@ def _item_rows(report: Report, branch: BranchReport) -> list[ItemRow]:
                 interval=display.interval(*(summary.favourable_ci or (None, None))),
                 n=summary.n,
                 overall=display.percent(everyone.favourable_rate if everyone else None),
-                versus=sentences.vs_rest_text(vs_rest.signal, vs_rest.effect),
+                versus=sentences.vs_rest_text(vs_rest.verdict, vs_rest.effect),
                 signal=vs_rest.signal,
             )
         )
@@ -247,7 +284,6 @@ def branch_results(report: Report, comments: list[str]) -> BranchResults:
         compare_to=report.analysis.overall or None,
         compare_name=_("All branches"),
     )
-    composite = branch.result.composite.favourable_rate if branch.result.composite else None
     return BranchResults(
         branch.label,
         "shown",
@@ -255,10 +291,44 @@ def branch_results(report: Report, comments: list[str]) -> BranchResults:
         None,
         chart=chart,
         items=_item_rows(report, branch),
-        composite=display.percent(composite) if composite is not None else None,
+        **_branch_figure(report, branch),
+        min_rank=report.survey.min_rank_respondents,
         categories=_category_blocks(report, branch),
         comments=comments,
     )
+
+
+def _branch_figure(report: Report, branch: BranchReport) -> dict[str, Any]:
+    """The headline figure of a branch page, its standing, and the unweighted mean where the
+    headline is weighted (labelled, so two rates never appear without a word why)."""
+    headline = branch.headline
+    if headline is None:
+        return {}
+    standing = [
+        _("Against the other branches: %(words)s.", words=display.group_words(headline.group))
+    ]
+    if headline.versus_target is not None:
+        standing.append(
+            _(
+                "Against the target of %(target)s: %(words)s.",
+                target=display.percent(report.survey.target),
+                words=display.target_words(headline.versus_target),
+            )
+        )
+    mean = branch.result.composite.favourable_rate if branch.result.composite else None
+    unweighted = None
+    if headline.is_weighted and mean is not None:
+        unweighted = _(
+            "Unweighted mean of the items' favourable rates: %(rate)s. It counts every "
+            "answer alike; the overall favourable rate gives each kind of respondent its set "
+            "weight, which is why the two differ.",
+            rate=display.percent(mean),
+        )
+    return {
+        "headline": sentences.branch_headline_text(report, headline),
+        "standing": standing,
+        "unweighted": unweighted,
+    }
 
 
 # --------------------------------------------------------------------------- campaign page
@@ -379,4 +449,3 @@ def verdicts(before: Report, after: Report) -> list[Verdict]:
             later = after_by_code[code].result.items[key]
             out.append(_verdict(label, texts[key], earlier, later, change))
     return out
-

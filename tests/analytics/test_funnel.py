@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
-from analytics import ChiSquare, alpha_band, funnel
+from analytics import ChiSquare, alpha_band, funnel, holm, two_by_two_p
 
 
 def test_limits_use_r_qnorm():
@@ -52,3 +55,42 @@ def test_cramers_v_effect_size_follows_cohen(v, df_star, size):
 )  # fmt: skip
 def test_alpha_bands_follow_george_and_mallery(alpha, band):
     assert alpha_band(alpha) == band
+
+
+def test_limits_for_many_branches_use_the_bonferroni_quantile():
+    """19 branches at 95 %: z = qnorm(1 − 0.05/(2·19)) = 3.007787 (R), not 1.96."""
+    level = funnel.adjusted_level(0.95, 19)
+    assert level == pytest.approx(1 - 0.05 / 19)
+    lo, hi = funnel.limits(0.8, 100, level)
+    assert hi - 0.8 == pytest.approx(3.0077866 * math.sqrt(0.8 * 0.2 / 100), rel=1e-6)
+    # 0.9 of 100 lies beyond the plain 95 % limit but within the limit for 19 branches.
+    assert funnel.position(0.9, 0.8, 100) == ("above", 0.95)
+    assert funnel.position(0.9, 0.8, 100, comparisons=19) is None
+
+
+def test_a_dot_beyond_the_adjusted_limit_is_clear_by_holm_too():
+    """The funnel's z is the vs-rest χ² z shrunk by sqrt((N − n)/N), so a dot beyond the
+    Bonferroni limit has a Holm-adjusted p < 0.05 wherever the 2×2 χ² test is the one used."""
+    rng = np.random.default_rng(13)
+    checked = 0
+    for _ in range(300):
+        m = int(rng.integers(2, 25))
+        n = rng.integers(40, 400, size=m)
+        fav = rng.binomial(n, rng.uniform(0.6, 0.95, size=m))
+        p = fav.sum() / n.sum()
+        tests = [
+            two_by_two_p(
+                int(fav[b]),
+                int(n[b] - fav[b]),
+                int(fav.sum() - fav[b]),
+                int(n.sum() - n[b] - fav.sum() + fav[b]),
+            )
+            for b in range(m)
+        ]
+        adjusted = holm([t[0] for t in tests])
+        for b in range(m):
+            outside = funnel.position(fav[b] / n[b], p, int(n[b]), comparisons=m)
+            if outside is not None and tests[b][1] == "chi2":
+                checked += 1
+                assert adjusted[b] < 0.05
+    assert checked > 50

@@ -135,7 +135,9 @@ def _heat_cells(report: Report, branches) -> tuple[list, list, list]:
             text_row.append(
                 "" if rate is None else f"{100 * rate:.0f}%{(' ' + mark) if mark else ''}"
             )
-            custom_row.append([summary.n, display.signal_words(signal)])
+            custom_row.append(
+                [summary.n, display.verdict_words(branch.result.vs_rest[item.key].verdict)]
+            )
         z.append(z_row)
         text.append(text_row)
         custom.append(custom_row)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from survey import display
 from survey.services.report import BranchReport, Report
 
 #: Item selector value of the composite (mean over items).
@@ -121,33 +122,29 @@ def error_bars(points: list[tuple[float, float | None, float | None]]) -> dict[s
 def what_is_drawn(report: Report, item: str) -> str:
     """The chosen item's short label, or the composite's name."""
     if item == COMPOSITE:
-        return _("all items (mean)")
+        return display.headline_name()
     return next(i.short() for i in report.items if i.key == item)
 
 
 def composite_mode(report: Report) -> str:
-    """``weighted`` when every shown branch with a composite has a post-stratified rate with an
-    interval, else ``mean`` (mean of the items' rates, drawn without an interval)."""
-    composites = [
-        b.result.composite
-        for b in report.shown
-        if b.result.composite is not None and b.result.composite.favourable_rate
-    ]
-    if composites and all(c.weighted is not None and c.weighted.lo is not None for c in composites):
+    """``weighted`` when the branches' headline figures are weighted by respondent category,
+    else ``mean`` (the mean of the items' rates); both are drawn with their interval."""
+    headlines = [b.headline for b in report.shown if b.headline is not None]
+    if headlines and all(h.is_weighted for h in headlines):
         return "weighted"
     return "mean"
 
 
-def _point(branch: BranchReport, item: str, mode: str | None) -> Point | None:
+def _point(branch: BranchReport, item: str) -> Point | None:
     result = branch.result
     if item == COMPOSITE:
-        composite = result.composite
-        if mode == "weighted":
-            weighted = composite.weighted if composite else None
-            rate, lo, hi = (weighted.rate, weighted.lo, weighted.hi) if weighted else (None,) * 3
-        else:
-            rate, lo, hi = (composite.favourable_rate if composite else None), None, None
-        n, signal, effect = result.respondents, None, None
+        # The branch's one headline figure (BranchReport.headline), as on every page.
+        headline = branch.headline
+        if headline is None:
+            return None
+        rate, (lo, hi) = headline.rate, headline.ci
+        n, effect = result.respondents, None
+        signal = headline.group if headline.group in ("above", "below") else None
     else:
         summary, vs_rest = result.items[item], result.vs_rest[item]
         rate, n = summary.favourable_rate, summary.n
@@ -160,8 +157,7 @@ def _point(branch: BranchReport, item: str, mode: str | None) -> Point | None:
 
 def branch_points(report: Report, item: str) -> list[Point]:
     """Shown branches with a rate on ``item`` (or the composite), best first, ties by code."""
-    mode = composite_mode(report) if item == COMPOSITE else None
-    points = [_point(branch, item, mode) for branch in report.shown]
+    points = [_point(branch, item) for branch in report.shown]
     found = [p for p in points if p is not None]
     found.sort(key=lambda p: (-p.rate, p.code))
     return found

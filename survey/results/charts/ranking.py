@@ -35,17 +35,22 @@ from survey.services.report import Report
 
 def _rank_notes(report: Report, item: str, with_bars: bool) -> list[str]:
     level = level_text(report.confidence)
-    if item == COMPOSITE and with_bars:
+    if item == COMPOSITE:
+        weighted = composite_mode(report) == "weighted"
         first = _(
-            "All items: the favourable rate averaged over the items, weighted by respondent "
-            "category, with its %(level)s interval.",
+            "All items: each branch's overall favourable rate, %(basis)s, with its %(level)s "
+            "Wilson interval on the effective number of respondents.",
+            basis=_("the items' favourable rates, weighted by respondent category")
+            if weighted
+            else _("the mean of the items' favourable rates"),
             level=level,
         )
-    elif item == COMPOSITE:
-        first = _(
-            "All items: the mean of the items' favourable rates. No interval is drawn for "
-            "this mean; choose a single item to see intervals."
-        )
+        if weighted:
+            first += " " + _(
+                "The branch pages also give the unweighted mean of the items, which counts "
+                "every answer alike; the two differ where kinds of respondent answered "
+                "differently."
+            )
     else:
         first = _(
             "Bars show the favourable rate; lines show its %(level)s Wilson interval.", level=level
@@ -54,23 +59,38 @@ def _rank_notes(report: Report, item: str, with_bars: bool) -> list[str]:
         first,
         _(
             "Branches with fewer than %(n)s respondents are drawn in a lighter colour and are "
-            "not ranked: their intervals are too wide.",
+            "not grouped: their intervals are too wide.",
             n=report.survey.min_rank_respondents,
+        ),
+        _(
+            "Branches are not given ranks where their intervals overlap: each is clearly above, "
+            "clearly below or not distinguishable from the other branches, by the test against "
+            "the rest used on every page, after Holm's correction."
         ),
     ]
 
 
-def _rank_trace(points: list[Point], with_bars: bool) -> dict[str, Any]:
+def _standing(report: Report, item: str) -> dict[str, str]:
+    """Branch code → what every page says of it: its group on all items, or its verdict on
+    one item (the same words as the heat map and the branch pages)."""
+    if item == COMPOSITE:
+        return {
+            b.code: display.group_words(b.headline.group)
+            for b in report.shown
+            if b.headline is not None
+        }
+    return {b.code: display.verdict_words(b.result.vs_rest[item].verdict) for b in report.shown}
+
+
+def _rank_trace(points: list[Point], with_bars: bool, standing: dict[str, str]) -> dict[str, Any]:
     trace: dict[str, Any] = {
         "type": "bar",
         "orientation": "h",
         "name": _("Favourable rate"),
         "x": [pct(p.rate) for p in points],
         "y": [p.label for p in points],
-        "customdata": [[p.n, p.rank if p.rank is not None else "—"] for p in points],
-        "hovertemplate": "%{y}: %{x:.1f}% (n = %{customdata[0]}, "
-        + _("rank")
-        + " %{customdata[1]})<extra></extra>",
+        "customdata": [[p.n, standing.get(p.code, display.MISSING)] for p in points],
+        "hovertemplate": "%{y}: %{x:.1f}% (n = %{customdata[0]}; %{customdata[1]})<extra></extra>",
         "marker": {
             "color": [BAR_COLOUR if p.rank is not None else UNRANKED_COLOUR for p in points]
         },
@@ -86,9 +106,10 @@ def rank_chart(report: Report, item: str) -> Chart:
     points = branch_points(report, item)
     what = what_is_drawn(report, item)
     title = _("Favourable rate by branch: %(what)s", what=what)
-    with_bars = item != COMPOSITE or composite_mode(report) == "weighted"
+    with_bars = True  # every figure drawn has an interval, the headline figure included
+    standing = _standing(report, item)
     figure = {
-        "data": [_rank_trace(points, with_bars)],
+        "data": [_rank_trace(points, with_bars, standing)],
         "layout": layout(
             title,
             rows=len(points),
@@ -100,7 +121,7 @@ def rank_chart(report: Report, item: str) -> Chart:
     }
     columns = [
         _("Branch"),
-        _("Rank"),
+        _("Against the other branches"),
         _("Favourable rate"),
         display.interval_heading(report.confidence),
         _("Respondents"),
@@ -108,7 +129,7 @@ def rank_chart(report: Report, item: str) -> Chart:
     rows = [
         [
             p.label,
-            str(p.rank) if p.rank is not None else _("not ranked"),
+            standing.get(p.code, display.MISSING),
             display.percent(p.rate),
             display.interval(p.lo, p.hi) if with_bars else display.MISSING,
             str(p.n),
@@ -120,22 +141,25 @@ def rank_chart(report: Report, item: str) -> Chart:
 
 
 def _funnel_points(report: Report, item: str) -> list[tuple[str, int, float]]:
-    """(label, n, rate) of the shown branches on the item, or their mean over items."""
+    """(label, n, rate) of the shown branches on the item, or their headline figure on its
+    effective n (the same figure as the bars and the branch pages)."""
     if item != COMPOSITE:
         return [(p.label, p.n, p.rate) for p in branch_points(report, item)]
     return [
-        (b.label, b.respondents, b.result.composite.favourable_rate)
+        (b.label, max(1, round(b.headline.effective_n)), b.headline.rate)
         for b in report.shown
-        if b.result.composite is not None and b.result.composite.favourable_rate is not None
+        if b.headline is not None
     ]
 
 
-def _limit_traces(p: float, low: int, high: int) -> list[dict[str, Any]]:
-    """The dotted 99.8 % and dashed 95 % limit lines (lower and upper) around ``p``."""
+def _limit_traces(p: float, low: int, high: int, branches: int) -> list[dict[str, Any]]:
+    """The dotted 99.8 % and dashed 95 % limit lines (lower and upper) around ``p``, for the
+    family of ``branches`` (:func:`analytics.funnel.adjusted_level`)."""
     traces = []
     for level, dash in zip(sorted(funnel.LEVELS, reverse=True), ("dot", "dash"), strict=True):
-        name = _("%(level)s limits", level=level_text(level))
-        sizes, lower, upper = funnel.limit_curves(p, low, high, level)
+        name = _("%(level)s limits for %(m)s branches", level=level_text(level), m=branches)
+        adjusted = funnel.adjusted_level(level, branches)
+        sizes, lower, upper = funnel.limit_curves(p, low, high, adjusted)
         for side, values in enumerate((lower, upper)):
             traces.append(
                 {
@@ -177,7 +201,7 @@ def funnel_axes(p: float, points: list[tuple[str, int, float]]) -> tuple[list, l
 
 def _funnel_data(p: float, points: list[tuple[str, int, float]]) -> list[dict[str, Any]]:
     low, high = _funnel_sizes(points)
-    data = _limit_traces(p, low, high)
+    data = _limit_traces(p, low, high, len(points))
     data.append(
         {
             "type": "scatter",
@@ -204,15 +228,33 @@ def _funnel_data(p: float, points: list[tuple[str, int, float]]) -> list[dict[st
     return data
 
 
-def funnel_position_words(rate: float, p: float, n: int) -> str:
-    """Where a branch falls relative to the funnel's limits, in words."""
-    found = funnel.position(rate, p, n)
+def funnel_position_words(
+    rate: float, p: float, n: int, branches: int = 1, verdict: str | None = None
+) -> str:
+    """Where a branch falls relative to the funnel's limits for ``branches`` branches, in
+    words. ``verdict`` is what the other pages say of it (above/below, else no mark): a dot
+    beyond a limit that the branch's own test does not confirm (Fisher's exact test on a
+    small branch) is said to be so, never called a difference."""
+    found = funnel.position(rate, p, n, branches)
     if found is None:
         return _("within the limits")
     side, level = found
+    if verdict is not None and verdict != side:
+        return _(
+            "outside the limits, but the exact test on its few answers finds no clear difference"
+        )
     if side == "above":
         return _("above the %(level)s limit", level=level_text(level))
     return _("below the %(level)s limit", level=level_text(level))
+
+
+def _funnel_marks(report: Report, item: str) -> dict[str, str]:
+    """Branch code → above/below where the other pages mark it (group or item verdict)."""
+    if item == COMPOSITE:
+        found = {b.code: b.headline.group for b in report.shown if b.headline is not None}
+    else:
+        found = {b.code: b.result.vs_rest[item].verdict for b in report.shown}
+    return {code: mark if mark in ("above", "below") else "none" for code, mark in found.items()}
 
 
 def _funnel_layout(title: str, p: float, points: list[tuple[str, int, float]]) -> dict[str, Any]:
@@ -247,20 +289,38 @@ def funnel_chart(report: Report, item: str) -> Chart | None:
         "sort": sorting(order),
     }
     position = {b.label: i for i, b in enumerate(order)}
+    standing = _standing(report, item)
+    marks = _funnel_marks(report, item)
+    by_label = {b.label: b.code for b in report.shown}
     rows = [
-        [label, str(n), display.percent(rate), funnel_position_words(rate, p, n)]
+        [
+            label,
+            str(n),
+            display.percent(rate),
+            funnel_position_words(rate, p, n, len(points), marks.get(by_label.get(label))),
+            standing.get(by_label.get(label), display.MISSING),
+        ]
         for label, n, rate in sorted(points, key=lambda x: (position.get(x[0], len(order)), x[0]))
     ]
     table = Table(
         _("Branches against the control limits around %(rate)s", rate=display.percent(p)),
-        [_("Branch"), _("Respondents"), _("Favourable rate"), _("Position")],
+        [
+            _("Branch"),
+            _("Effective respondents") if item == COMPOSITE else _("Respondents"),
+            _("Favourable rate"),
+            _("Position"),
+            _("Against the other branches"),
+        ],
         rows,
     )
     notes = [
         _(
-            "Each dot is a branch. A branch outside the funnel differs from the survey-wide rate "
-            "by more than chance would explain: outside the dashed lines in 1 case in 20, "
-            "outside the dotted lines in 1 in 500. Small branches scatter more."
+            "Each dot is a branch. The limits allow for the %(m)s branches shown together "
+            "(Bonferroni), so a dot outside them differs from the survey-wide rate by more than "
+            "chance would explain, by the same standard as the heat map and the branch pages: "
+            "outside the dashed lines in 1 case in 20 for all branches together, outside the "
+            "dotted lines in 1 in 500. Small branches scatter more.",
+            m=len(points),
         )
     ]
     if item == COMPOSITE:

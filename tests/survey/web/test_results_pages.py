@@ -17,7 +17,7 @@ from analytics import ChiSquare, ItemTests, KruskalWallis
 from survey import display
 from survey.db import db
 from survey.models import Action, AuditEntry, Role, SurveyState
-from survey.results.sentences import omnibus_sentence
+from survey.results.sentences import omnibus_details, omnibus_sentence
 from tests.conftest import add_responses, sign_in
 
 FIGURE_BLOCK = re.compile(
@@ -125,13 +125,16 @@ def test_item_view_ranks_branches_draws_the_funnel_and_the_distribution(login_ad
     p = (36 + 10 + 3 + 8 + 30) / 131
     centre = next(t for t in funnel if t["name"] == "Survey-wide rate")
     assert centre["y"] == [round(100 * p, 2)] * 2
-    lower95 = next(t for t in funnel if t["name"] == "95% limits")
+    # The limits allow for the 3 branches drawn (Bonferroni): z = qnorm(1 − 0.05/6) = 2.393980.
+    lower95 = next(t for t in funnel if t["name"] == "95% limits for 3 branches")
     n = lower95["x"][10]
-    lower = max(0, p - 1.959963984540054 * math.sqrt(p * (1 - p) / n))
+    lower = max(0, p - 2.393979807 * math.sqrt(p * (1 - p) / n))
     assert lower95["y"][10] == pytest.approx(100 * lower, abs=0.01)
     dots = next(t for t in funnel if t["mode"] == "markers")
     assert dots["x"] == [40, 40, 40] and sorted(dots["y"]) == [25.0, 75.0, 90.0]
-    assert "above the 99.8% limit" in page and "below the 99.8% limit" in page
+    # 90% lies beyond the 95% limit for 3 branches (84.3%) but within the 99.8% one (91.8%).
+    assert "above the 95% limit" in page and "below the 99.8% limit" in page
+    assert "The limits allow for the 3 branches shown together (Bonferroni)" in page
 
     # Distribution: favourable options right of 0, the others left, stacked from 0 outwards.
     distribution = figs["fig-distribution"]
@@ -156,11 +159,18 @@ def test_item_view_ranks_branches_draws_the_funnel_and_the_distribution(login_ad
 def test_composite_view_heat_map_tests_and_hidden_branches(login_admin, seeded):
     page = read(login_admin.get("/results/surveys/pingyi"))
     figs = figures(page)
-    # Without category weights the composite is the plain mean of items: no bars, said so.
+    # Without category weights the headline figure is the plain mean of items, drawn with its
+    # Wilson interval on the fewest answers of an item (40 here), and grouped, not ranked.
     bar = figs["fig-rank"]["data"][0]
-    assert "error_x" not in bar
     assert bar["x"] == [90.0, pytest.approx(100 * (0.75 + 0.75 + 0.5) / 3, abs=0.01), 25.0]
-    assert "No interval is drawn for this mean" in page
+    rate, n, z = (0.75 + 0.75 + 0.5) / 3, 40, 1.959963984540054
+    hi = (rate + z**2 / (2 * n) + z * math.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2))) / (
+        1 + z**2 / n
+    )
+    assert bar["error_x"]["array"][1] == pytest.approx(100 * (hi - rate), abs=0.01)
+    assert "Wilson interval on the effective number of respondents" in page
+    assert "not distinguishable from the other branches" in page
+    assert '<th scope="col" class="num">Rank</th>' not in page
 
     # Heat map: ▲/▼ where a branch is clearly above/below the rest, with the legend.
     # Its rows are in the rank chart's order (every chart sorts branches the same way).
@@ -174,8 +184,13 @@ def test_composite_view_heat_map_tests_and_hidden_branches(login_admin, seeded):
     assert (heat["zmin"], heat["zmax"]) == (25, 90)
     assert "▲ clearly above the other branches, ▼ clearly below the other branches" in page
 
-    # Omnibus tests and α in plain words.
-    assert "On “第1題” the branches differ clearly (χ² = " in page
+    # The answer first, in plain words; the statistics one click away.
+    assert "Overall, " in page and "of the answers are favourable" in page
+    assert "Clearly below the other branches: 第二支部." in page
+    assert "Weakest items: “第3題”" in page
+    assert "On “第1題” the branches answered clearly differently (" in page
+    assert "<summary>How this was tested</summary>" in page
+    assert "The sentence rests on the Kruskal–Wallis test" in page
     assert "Cramér's V = " in page
     assert "Cronbach's α = " in page
     # The tests leave the two hidden branches out, and say so.
@@ -198,23 +213,43 @@ def test_composite_view_heat_map_tests_and_hidden_branches(login_admin, seeded):
     page = read(login_admin.get("/results/surveys/pingyi"))
     assert "error_x" in figures(page)["fig-rank"]["data"][0]
     assert "weighted by respondent category" in page
+    assert "The branch pages also give the unweighted mean of the items" in page
 
 
-def test_omnibus_sentence_matches_the_published_example():
-    # Agresti 2007: χ² = 30.07 on [[762, 327, 468], [484, 239, 477]], Cramér's V = 0.1044.
+def test_omnibus_sentence_leads_with_kruskal_wallis_and_keeps_statistics_aside():
+    """The sentence rests on Kruskal–Wallis and says no effect size beside "no clear
+    difference"; the statistics go to the details (Hollander & Wolfe's example: H = 0.7714,
+    df 2, p = 0.68, R kruskal.test; Agresti's χ² = 30.07, V = 0.1044)."""
     report = SimpleNamespace(confidence=0.95)
-    kruskal = KruskalWallis(None, None, None, None)
-    clear = ItemTests(ChiSquare(30.07, 2, 2.954e-7, 0.1044, df_star=1), kruskal)
-    assert omnibus_sentence(report, "q1", clear) == (
-        "On “q1” the branches differ clearly (χ² = 30.1, df 2, p < 0.001; "
-        "Cramér's V = 0.10, a small effect)."
+    chi2 = ChiSquare(30.07, 2, 2.954e-7, 0.1044, df_star=1, small_expected=0.0)
+    calm = ItemTests(chi2, KruskalWallis(0.7714, 2, 0.68, 0.7714 / 13))
+    assert omnibus_sentence(report, "q1", "q1", calm) == (
+        "On “q1” there is no clear difference between the branches."
     )
-    calm = ItemTests(ChiSquare(1.2, 2, 0.55, 0.02, df_star=1), kruskal)
-    assert omnibus_sentence(report, "q1", calm).startswith(
-        "On “q1” there is no clear difference between the branches"
+    details = omnibus_details(calm)
+    assert details.startswith(
+        "The sentence rests on the Kruskal–Wallis test of the ordered answers: H = 0.77, "
+        "df 2, p = 0.68, ε² = 0.059."
     )
-    assert "cannot be compared" in omnibus_sentence(report, "q1", None)
+    assert "χ² = 30.1, df 2, p < 0.001, Cramér's V = 0.10." in details
+    clear = ItemTests(chi2, KruskalWallis(14.2, 6, 0.0276, 0.075))
+    assert omnibus_sentence(report, "q1", "q1", clear) == (
+        "On “q1” the branches answered clearly differently (a small effect)."
+    )
+    rough = ItemTests(
+        ChiSquare(27.3, 18, 0.074, 0.22, df_star=3, small_expected=0.5), clear.kruskal
+    )
+    assert "50.0% of its expected counts are under 5" in omnibus_details(rough)
     assert display.p_value(0.0456) == "p = 0.046"
+
+
+def test_an_item_everyone_answered_alike_says_so(login_admin, make_survey, make_branch):
+    survey = make_survey("alike", items=1, state=SurveyState.CLOSED)
+    for code in ("b01", "b02"):
+        add_responses(survey, make_branch(code, f"支部{code}"), {"good": 12})
+    page = read(login_admin.get("/results/surveys/alike"))
+    assert "On “第1題” everyone answered 好." in page
+    assert "too few branches or answers" not in page
 
 
 # --------------------------------------------------------------------------- branch page
@@ -441,3 +476,76 @@ def test_pages_of_a_closed_survey_without_responses(login_admin, make_survey, ma
         assert not figures(page), address
     assert "No responses yet" in read(login_admin.get("/results/surveys/pingyi/branches/b01"))
     assert "第一支部: no responses yet" in read(login_admin.get("/results/surveys/pingyi"))
+
+
+# --------------------------------------------------------------------------- one standard
+
+
+def _pages_say(app, survey, item: str) -> dict[str, dict[str, str]]:
+    """What the heat map, the rank table, the funnel table and each branch page say of every
+    shown branch on ``item`` (the view models the pages lay out)."""
+    from survey.results import charts, views
+    from survey.services.report import build_report
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        report = build_report(survey)
+        said: dict[str, dict[str, str]] = {}
+        heat = charts.heatmap_chart(report).figure["data"][0]
+        column = [i.key for i in report.items].index(item)
+        for label, row in zip(heat["y"], heat["customdata"], strict=True):
+            said.setdefault(label, {})["heat map"] = row[column][1]
+        for row in charts.rank_chart(report, item).table.rows:
+            said.setdefault(row[0], {})["rank table"] = row[1]
+        for row in charts.funnel_chart(report, item).table.rows:
+            said.setdefault(row[0], {})["funnel verdict"] = row[4]
+            said[row[0]]["funnel position"] = row[3]
+        text = next(i.text for i in report.items if i.key == item)
+        for branch in report.shown:
+            page = views.branch_results(build_report(survey, branch_id=_id(branch)), [])
+            row = next(r for r in page.items if r.text == text)
+            said.setdefault(branch.label, {})["branch page"] = row.versus
+    return said
+
+
+def _id(branch) -> int:
+    from survey.models import Branch
+
+    return db.session.scalar(select(Branch.id).where(Branch.code == branch.code))
+
+
+def test_no_page_calls_a_difference_another_page_denies(app, seeded):
+    """On every item, the heat map, the rank table, the funnel table and the branch pages say
+    the same of each branch, and the funnel marks a dot above or below a limit only where the
+    others call the branch clearly above or below."""
+    for item in ("q1", "q2", "q3"):
+        for label, said in _pages_say(app, seeded["survey"], item).items():
+            verdict = said["heat map"]
+            assert said["rank table"] == verdict == said["funnel verdict"], (item, label, said)
+            assert said["branch page"].startswith(verdict), (item, label, said)
+            position = said["funnel position"]
+            if position.startswith("above"):
+                assert verdict == "clearly above the other branches", (item, label, said)
+            if position.startswith("below"):
+                assert verdict == "clearly below the other branches", (item, label, said)
+
+
+def test_branch_pages_give_precise_reasons_and_one_headline(login_admin, make_survey, make_branch):
+    """A small branch is "too few answers to tell", an item nobody could be tested on is
+    "not tested", and the headline figure is named as everywhere, with its basis."""
+    survey = make_survey("small", items=1, state=SurveyState.CLOSED)
+    big = make_branch("b01", "大支部")
+    small = make_branch("b02", "小支部")
+    add_responses(survey, big, {"good": 30, "average": 10})
+    add_responses(survey, small, {"good": 3, "average": 5})
+    page = read(login_admin.get("/results/surveys/small/branches/b02"))
+    assert "too few answers to tell a difference" in page
+    assert "no clear difference (" not in page
+    assert "Overall favourable rate: 37.5% (95% interval" in page
+    assert "the mean of the items' favourable rates" in page
+    assert "Against the other branches: too few respondents to tell a difference." in page
+
+    everyone = make_survey("everyone", items=1, state=SurveyState.CLOSED)
+    add_responses(everyone, big, {"good": 40})
+    add_responses(everyone, small, {"good": 8})
+    page = read(login_admin.get("/results/surveys/everyone/branches/b01"))
+    assert "not tested" in page and "+0.0 points" not in page
