@@ -70,9 +70,13 @@ def proposed_items(plan: Plan) -> list[ProposedItem]:
 
 @dataclass(frozen=True, slots=True)
 class ItemEffect:
+    """A targeted item's change; ``asked_as`` is the final test's wording when it differs
+    from the evaluation stage's, so the reader can judge whether the two compare."""
+
     item: Item
     comparison: Comparison | None
     verdict: str
+    asked_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +120,15 @@ def _comparison_report(campaign: Campaign) -> tuple[Report | None, bool]:
 
 def _item_effect(report: Report, plan: Plan, item: Item) -> ItemEffect:
     """The comparison of ``item`` in the plan's branch (overall for the committee's plan)."""
+    later = next((q for q in report.items if q.key == item.key), None)
+    asked_as = later.text if later is not None and later.text != item.text else None
     comparisons = report.comparison
     if plan.branch is None:
         found = comparisons.overall.get(item.key)
     else:
         found = comparisons.branches.get(plan.branch.code, {}).get(item.key)
     change = found.change if found is not None else None
-    return ItemEffect(item, found, _VERDICT_OF_CHANGE.get(change, NOT_MEASURED))
+    return ItemEffect(item, found, _VERDICT_OF_CHANGE.get(change, NOT_MEASURED), asked_as)
 
 
 def effect_report(campaign: Campaign) -> EffectReport:
