@@ -191,9 +191,23 @@ class Table:
 _EXTRA = "\x00extra"
 
 
+#: Traditional characters of the words office files hold (scale labels, respondent categories,
+#: sources, units and branch names), each with its Simplified form, so that 比較好 matches 比较好
+#: and 羣眾 or 群眾 match 群众. Only for matching: what is stored keeps the survey's own wording.
+#: A fold, not a conversion: no Simplified character is changed, so folding twice is folding once.
+_TRADITIONAL_PAIRS = (
+    "羣群眾众較较滿满質质紙纸網网絡络黨党員员幹干領领導导職职與与對对書书記记會会機机關关單单"
+    "總总區区縣县鎮镇鄉乡廳厅處处醫医學学師师離离聯联辦办務务組组織织類类別别體体參参評评"
+    "價价優优號号碼码稱称屬属門门長长層层級级經经濟济業业環环衛卫農农達达進进園园協协統统"
+    "線线電电財财稅税獻献義义黃黄產产現现實实態态應应觀观點点項项選选數数據据標标準准響响"
+)
+_TRADITIONAL = str.maketrans(_TRADITIONAL_PAIRS[0::2], _TRADITIONAL_PAIRS[1::2])
+
+
 def _fold(value: str) -> str:
-    """Normalise what people type: full-width forms, spaces, and the variant 羣 (absent in Big5)."""
-    return unicodedata.normalize("NFKC", value).strip().replace("羣", "群")
+    """Normalise what people type: full-width forms, spaces, and Traditional characters (and
+    the variant 羣, absent in Big5) to their Simplified forms."""
+    return unicodedata.normalize("NFKC", value).strip().translate(_TRADITIONAL)
 
 
 def folded(value: str) -> str:

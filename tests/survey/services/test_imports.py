@@ -406,3 +406,59 @@ def test_parse_ballots_serves_a_table_built_without_a_file(ballot_survey):
         'grid:2: q1: unknown option "x" (expected one of: 好, 比較好, 一般, 差)'
     ]
     assert len(ballots) == 1 and ballots[0].line == 1 and len(ballots[0].answers) == 2
+
+
+@pytest.mark.parametrize(
+    ("category", "option"),
+    [
+        ("党员", "比较好"),
+        ("黨員", "比較好"),
+        ("群众", "较差"),
+        ("羣眾", "較差"),
+        ("群眾", "比较好"),
+    ],
+)
+def test_ballot_labels_match_in_simplified_and_traditional(ballot_survey, category, option):
+    """A ballots file in either script (or mixed) reads the same as the survey's own labels."""
+    from survey.services.imports import Row
+
+    labels = {"较差": "poor", "較差": "poor", "比较好": "fairly_good", "比較好": "fairly_good"}
+    ballot_survey.option("poor").label = "較差"  # a Traditional label the file may simplify
+    expected = ballot_survey.category(
+        "member" if "党" in category or "黨" in category else "public"
+    )
+    table = Table(
+        "ballots.csv",
+        ["branch", "category", "q1", "q2", "q3"],
+        rows=[Row(2, {"branch": "b01", "category": category, "q1": option, "q2": "", "q3": ""})],
+    )
+    ballots, problems = parse_ballots(ballot_survey, table)
+    assert problems == []
+    [ballot] = ballots
+    assert ballot.category_id == expected.id
+    assert ballot.answers == {ballot_survey.items[0].id: ballot_survey.option(labels[option]).id}
+
+
+def test_simplified_survey_labels_accept_traditional_files(ballot_survey):
+    from survey.services.imports import Row
+
+    ballot_survey.category("public").label = "群众"
+    ballot_survey.option("fairly_good").label = "比较好"
+    table = Table(
+        "ballots.csv",
+        ["branch", "category", "q1", "q2", "q3"],
+        rows=[Row(2, {"branch": "b01", "category": "羣眾", "q1": "比較好", "q2": "", "q3": ""})],
+    )
+    [ballot], problems = parse_ballots(ballot_survey, table)
+    assert problems == [] and ballot.category_id == ballot_survey.category("public").id
+
+
+def test_the_fold_changes_no_simplified_character():
+    """Folding maps Traditional to Simplified only: a Simplified text is left as it is."""
+    from survey.services.imports import _TRADITIONAL_PAIRS, folded
+
+    traditional, simplified = _TRADITIONAL_PAIRS[0::2], _TRADITIONAL_PAIRS[1::2]
+    assert len(set(traditional)) == len(traditional)
+    assert not set(traditional) & set(simplified)
+    assert folded(simplified) == simplified
+    assert folded("羣眾 比較好 黨員 紙質 網上") == folded("群众 比较好 党员 纸质 网上")
