@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from survey import create_app
 from survey.db import db
@@ -161,6 +161,9 @@ def make_branch(app: Flask) -> Callable[..., Branch]:
     def factory(code: str, name: str | None = None, **fields) -> Branch:
         branch = Branch(code=code, name=name or f"Branch {code}", **fields)
         db.session.add(branch)
+        # Test data: every campaign measures every branch made for the test.
+        for campaign in db.session.scalars(select(Campaign)):
+            campaign.branches.append(branch)
         db.session.commit()
         return branch
 
@@ -185,7 +188,11 @@ def make_survey(app: Flask) -> Callable[..., Survey]:
     ) -> Survey:
         owner = db.session.query(Campaign).filter_by(slug=campaign).one_or_none()
         if owner is None:
-            owner = Campaign(slug=campaign, title="保持共產黨員先進性教育活動")
+            owner = Campaign(
+                slug=campaign,
+                title="保持共產黨員先進性教育活動",
+                branches=list(db.session.scalars(select(Branch))),
+            )
         survey = Survey(
             campaign=owner,
             slug=slug,

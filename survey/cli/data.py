@@ -25,7 +25,8 @@ from survey.services.branches import import_branches
 from survey.services.codes import MintedBatch, mint_cells, mint_codes, mint_problems, slip_url
 from survey.services.definition_yaml import export_definition, load_definition
 from survey.services.imports import Problem, Rejected, read_table
-from survey.services.lookup import find_branch, find_survey
+from survey.services.lookup import find_branch, find_campaign, find_survey
+from survey.services.mint_files import read_mint_counts
 from survey.services.paper_ballots import read_ballots
 
 #: Most codes one command mints per branch and category.
@@ -42,9 +43,17 @@ input_file = click.Path(exists=True, dir_okay=False, readable=True)
 
 @click.command("import-branches")
 @click.argument("file", type=input_file)
-def import_branches_command(file: str) -> None:
-    """Add or update branches from a CSV or .xlsx file with columns code,name[,parent]."""
-    plan = import_branches(read_table(_read(file), file))
+@click.option(
+    "--campaign",
+    "campaign_slug",
+    help="Add the file's branches to this campaign only (default: new branches join every "
+    "running campaign).",
+)
+def import_branches_command(file: str, campaign_slug: str | None) -> None:
+    """Add or update branches from a CSV or .xlsx file: code,name[,parent] (or 编号,名称,上级;
+    a list of names alone gets codes)."""
+    campaign = find_campaign(campaign_slug) if campaign_slug is not None else None
+    plan = import_branches(read_table(_read(file), file), campaign=campaign)
     click.echo(
         _(
             "Branches: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.",
@@ -121,33 +130,13 @@ def _move_into_place(path: Path) -> None:
     os.replace(_temporary_of(path), path)
 
 
-@click.command("mint-codes")
-@click.argument("slug", metavar="SURVEY")
-@click.option("--branch", "branch_code", help="Only this branch (default: every active branch).")
-@click.option("--category", "category_key", help="Only this category (default: every category).")
-@click.option(
-    "--count",
-    type=click.IntRange(1, MAX_CODES),
-    required=True,
-    help="Codes per branch and category.",
-)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write."
-)
-@click.option(
-    "--reason",
-    help="Why, when the survey is open or a group would get more codes than it has members.",
-)
-def mint_codes_command(
-    slug: str,
-    branch_code: str | None,
-    category_key: str | None,
-    count: int,
-    output: str,
-    reason: str | None,
-) -> None:
-    """Mint one-time access codes and write them to a CSV file: branch,category,code,url."""
-    survey = find_survey(slug)
+def _cells_to_mint(survey, branch_code, category_key, count, counts_file):
+    """The (branch, category) cells and their counts that ``mint-codes`` was asked for."""
+    if (count is None) == (counts_file is None):
+        fail([_("Give either --count or --counts FILE.")])
+    if counts_file is not None:
+        plan = read_mint_counts(survey, read_table(_read(counts_file), counts_file))
+        return [(b, c) for b, c, _n in plan], [n for _b, _c, n in plan]
     branch = find_branch(branch_code) if branch_code is not None else None
     category = None
     if category_key is not None:
@@ -162,8 +151,46 @@ def mint_codes_command(
                     )
                 ]
             )
+    return mint_cells(survey, branch, category), count
+
+
+@click.command("mint-codes")
+@click.argument("slug", metavar="SURVEY")
+@click.option("--branch", "branch_code", help="Only this branch (default: every active branch).")
+@click.option("--category", "category_key", help="Only this category (default: every category).")
+@click.option(
+    "--count",
+    type=click.IntRange(1, MAX_CODES),
+    help="Codes per branch and category.",
+)
+@click.option(
+    "--counts",
+    "counts_file",
+    type=input_file,
+    help="A CSV or .xlsx file branch,category,count: how many codes each group gets.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write."
+)
+@click.option(
+    "--reason",
+    help="Why, when the survey is open or a group would get more codes than it has members.",
+)
+def mint_codes_command(
+    slug: str,
+    branch_code: str | None,
+    category_key: str | None,
+    count: int | None,
+    counts_file: str | None,
+    output: str,
+    reason: str | None,
+) -> None:
+    """Mint one-time access codes and write them to a CSV file: branch,category,code,url.
+
+    Codes go to the branches of the survey's campaign only."""
+    survey = find_survey(slug)
+    cells, count = _cells_to_mint(survey, branch_code, category_key, count, counts_file)
     path = Path(output)
-    cells = mint_cells(survey, branch, category)
     # Everything that would refuse the command, reported at once, before any code exists.
     problems = mint_problems(survey, cells, count)
     if path.exists():
@@ -317,7 +344,42 @@ def load_demo_command() -> None:
         click.echo(_("Administrators sign in at %(url)s", url=base_url + login))
 
 
+@click.command("apply-schedule")
+def apply_schedule_command() -> None:
+    """Open and close the surveys whose scheduled time has come (safe to run from cron, say
+    every minute; pages and commands also do it when they read a survey)."""
+    for survey, action in lifecycle.apply_due_schedules():
+        click.echo(_("%(survey)s: %(done)s", survey=survey.slug, done=action.done))
+
+
+@click.command("survey-links")
+@click.argument("slug", metavar="SURVEY")
+@click.option(
+    "--poster",
+    "poster_dir",
+    type=click.Path(file_okay=False, exists=True, writable=True),
+    help="Also write each branch's QR code as an SVG file into this folder, for a poster.",
+)
+def survey_links_command(slug: str, poster_dir: str | None) -> None:
+    """Print the open link of each branch of an open-link survey (and write QR codes)."""
+    from survey.models import Access
+    from survey.services.links import survey_links
+
+    survey = find_survey(slug)
+    if survey.access is not Access.LINK:
+        fail([_("%(survey)s is answered with codes, not an open link.", survey=survey.slug)])
+    for link in survey_links(survey, current_app.config["CEPING_BASE_URL"]):
+        click.echo(f"{link.branch.code}\t{link.branch.name}\t{link.url}")
+        if poster_dir is not None:
+            import segno
+
+            target = Path(poster_dir) / f"{survey.slug}-{link.branch.code}.svg"
+            segno.make(link.url, error="m", micro=False).save(str(target), scale=10, border=4)
+
+
 COMMANDS = (
+    apply_schedule_command,
+    survey_links_command,
     import_branches_command,
     load_survey_command,
     export_survey_command,

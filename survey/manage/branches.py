@@ -7,7 +7,7 @@ checks them against the database again when confirmed, exactly as ``import-branc
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from survey.db import db
 from survey.manage import bp
 from survey.manage import forms as f
 from survey.manage.base import branch_choices, branches, form_status, save_form
-from survey.models import Branch
+from survey.models import Branch, Campaign
 from survey.refusals import BadRequest, Refusal
 from survey.services.branches import (
     branch_is_used,
@@ -26,9 +26,12 @@ from survey.services.branches import (
     plan_branches,
     save_branch,
     set_branch_active,
+    set_branches_active,
+    template_rows,
 )
 from survey.services.imports import Rejected, Row, Table, read_table
 from survey.services.lookup import get_row
+from survey.services.sheet_files import MIMETYPES, table_file
 
 #: How long a branch-import preview may be confirmed (seconds).
 IMPORT_MAX_AGE = 3600
@@ -102,6 +105,35 @@ def _set_activity(branch_id: int, active: bool):
     return redirect(url_for("manage.list_branches"))
 
 
+@bp.post("/branches/activity")
+def set_activity_of_many():
+    """Activate or deactivate the ticked branches at once."""
+    if not f.ActionForm().validate_on_submit():
+        raise BadRequest(_("The request could not be understood."))
+    active = request.form.get("activity") == "activate"
+    chosen = [int(v) for v in request.form.getlist("branch") if v.isdigit()]
+    try:
+        changed = set_branches_active(chosen, active, user=g.user)
+    except Refusal as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return _branches_page(refused.status)
+    if active:
+        flash(_("%(n)d branches activated.", n=changed), "success")
+    else:
+        flash(_("%(n)d branches deactivated.", n=changed), "success")
+    return redirect(url_for("manage.list_branches"))
+
+
+@bp.get("/branches/template.<any(csv, xlsx):fmt>")
+def branch_template(fmt: str):
+    """A branch list to fill in, with Chinese headers (编号, 名称, 上级) and example rows."""
+    header, rows = template_rows()
+    response = Response(table_file(header, rows, fmt), mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="branches.{fmt}"'
+    return response
+
+
 @bp.post("/branches/<int:branch_id>/deactivate")
 def deactivate_branch(branch_id: int):
     """Deactivate a branch: it gets no new codes; its results stay."""
@@ -133,9 +165,10 @@ def _import_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="ceping.manage.import_branches")
 
 
-def _dump_table(table: Table) -> str:
+def _dump_table(table: Table, campaign: Campaign | None) -> str:
     return _import_serializer().dumps(
         {
+            "campaign": campaign.id if campaign is not None else None,
             "source": table.source,
             "header": table.header,
             "header_line": table.header_line,
@@ -144,23 +177,32 @@ def _dump_table(table: Table) -> str:
     )
 
 
-def _load_table(payload: str) -> Table:
+def _load_table(payload: str) -> tuple[Table, Campaign | None]:
     data = _import_serializer().loads(payload, max_age=IMPORT_MAX_AGE)
-    return Table(
+    table = Table(
         data["source"],
         list(data["header"]),
         int(data["header_line"]),
         [Row(int(line), dict(cells)) for line, cells in data["rows"]],
     )
+    campaign = get_row(Campaign, int(data["campaign"])) if data.get("campaign") else None
+    return table, campaign
 
 
-def _import_page(form, plan=None, problems=None, confirm=None, status=200):
+def _campaign() -> Campaign | None:
+    """The campaign an import is made for (``?campaign=<id>``), or None: the branches page."""
+    campaign_id = request.args.get("campaign", type=int)
+    return get_row(Campaign, campaign_id) if campaign_id else None
+
+
+def _import_page(form, plan=None, problems=None, confirm=None, status=200, campaign=None):
     return render_template(
         "manage/import_branches.html",
         form=form,
         plan=plan,
         problems=problems or [],
         confirm_form=confirm,
+        campaign=campaign,
     ), status
 
 
@@ -168,18 +210,21 @@ def _import_page(form, plan=None, problems=None, confirm=None, status=200):
 def import_branches_file():
     """Upload a CSV or .xlsx of branches; a preview shows what would be added or changed."""
     form = f.UploadForm()
+    campaign = _campaign()
     if not form.validate_on_submit():
-        return _import_page(form, status=form_status(form))
+        return _import_page(form, status=form_status(form), campaign=campaign)
     upload = form.file.data
     try:
         table = read_table(upload.read(), upload.filename or "branches.csv")
     except Rejected as rejected:
-        return _import_page(form, problems=rejected.problems, status=rejected.status)
+        return _import_page(
+            form, problems=rejected.problems, status=rejected.status, campaign=campaign
+        )
     plan = plan_branches(table)
     if plan.problems:
-        return _import_page(form, plan, plan.problems, status=422)
-    confirm = f.ConfirmImportForm(formdata=None, payload=_dump_table(table))
-    return _import_page(form, plan, confirm=confirm)
+        return _import_page(form, plan, plan.problems, status=422, campaign=campaign)
+    confirm = f.ConfirmImportForm(formdata=None, payload=_dump_table(table, campaign))
+    return _import_page(form, plan, confirm=confirm, campaign=campaign)
 
 
 @bp.post("/branches/import/confirm")
@@ -189,12 +234,12 @@ def confirm_import():
     if not confirm.validate_on_submit():
         raise BadRequest(_("The request could not be understood."))
     try:
-        table = _load_table(confirm.payload.data)
+        table, campaign = _load_table(confirm.payload.data)
     except (BadSignature, KeyError, TypeError, ValueError):
         flash(_("This preview has expired or was changed. Please upload the file again."), "error")
         return _import_page(f.UploadForm(formdata=None), status=400)
     try:
-        plan = import_branches(table, g.user)
+        plan = import_branches(table, g.user, campaign)
     except Rejected as rejected:
         return _import_page(f.UploadForm(formdata=None), None, rejected.problems, status=409)
     flash(
@@ -206,4 +251,6 @@ def confirm_import():
         ),
         "success",
     )
+    if campaign is not None:
+        return redirect(url_for("manage.edit_campaign_branches", campaign_id=campaign.id))
     return redirect(url_for("manage.list_branches"))

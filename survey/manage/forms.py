@@ -30,9 +30,9 @@ from wtforms.validators import (
 
 from survey.forms import PasswordTexts, SiteForm, new_password_fields
 from survey.identity.passwords import MIN_LENGTH
-from survey.models import Access, ResultsVisibility, Role, SurveyKind
+from survey.models import Role
 from survey.services.branches import CODE_PATTERN
-from survey.services.definitions import KEY_PATTERN, MIN_THRESHOLD, RESERVED_ITEM_KEYS, SLUG_PATTERN
+from survey.services.definitions import KEY_PATTERN
 
 #: Rows offered by the custom scale and category editors (blank rows are ignored).
 SCALE_ROWS = 7
@@ -40,9 +40,7 @@ CATEGORY_ROWS = 6
 #: Most codes per branch in one mint request.
 MAX_MINT = 1000
 
-_SLUG_HELP = _l('Lower-case letters, digits, "_" and "-"; it appears in addresses and file names.')
 _PATTERN_MESSAGE = _l('Use letters, digits, "_", "." or "-", starting with a letter or digit.')
-_KEY_HELP = _l('Letters, digits, "_", "." or "-": the column name in ballots files and exports.')
 
 
 def _as_int(value) -> int:
@@ -51,24 +49,6 @@ def _as_int(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
-
-
-def _slug_field(label) -> StringField:
-    return StringField(
-        label,
-        validators=[
-            DataRequired(_l("Please enter a short name.")),
-            Length(max=64, message=_l("At most 64 characters.")),
-            Regexp(
-                SLUG_PATTERN.pattern + "$",
-                message=_l(
-                    'Use lower-case letters, digits, "_" and "-", starting with a letter or digit.'
-                ),
-            ),
-        ],
-        description=_SLUG_HELP,
-        render_kw={"autocapitalize": "none", "spellcheck": "false"},
-    )
 
 
 def _key_validators(required: bool = True) -> list:
@@ -86,129 +66,6 @@ class ActionForm(SiteForm):
     """Only the CSRF token: for buttons whose target is in the address."""
 
     submit = SubmitField(_l("Go"))
-
-
-class CampaignForm(SiteForm):
-    """A campaign: a short name (fixed once created) and a title."""
-
-    slug = _slug_field(_l("Short name"))
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(_l("Please enter a title.")), Length(max=200)],
-    )
-    submit = SubmitField(_l("Save campaign"))
-
-
-class NewSurveyForm(SiteForm):
-    """A new survey: where it belongs, what it is called, and what it starts from."""
-
-    campaign = SelectField(_l("Campaign"), coerce=_as_int, validate_choice=False)
-    slug = _slug_field(_l("Short name"))
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(_l("Please enter a title.")), Length(max=200)],
-    )
-    kind = SelectField(
-        _l("Kind"),
-        choices=[
-            (SurveyKind.EVALUATION.value, _l("Evaluation (測評)")),
-            (SurveyKind.SATISFACTION.value, _l("Satisfaction test (滿意度測評)")),
-            (SurveyKind.OTHER.value, _l("Other")),
-        ],
-    )
-    start = RadioField(
-        _l("Start from"),
-        validators=[InputRequired(_l("Choose how to start the survey."))],
-        description=_l(
-            "A copy keeps the item keys of the earlier survey, so the two stages can be compared."
-        ),
-    )
-    submit = SubmitField(_l("Create survey"))
-
-    def validate_campaign(self, field) -> None:
-        """A survey belongs to a campaign that exists."""
-        if field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Please choose a campaign (create one first)."))
-
-
-class SettingsForm(SiteForm):
-    """A survey's title and settings; its questionnaire has pages of its own."""
-
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(_l("Please enter a title.")), Length(max=200)],
-    )
-    kind = NewSurveyForm.kind
-    access = RadioField(
-        _l("Access"),
-        choices=[
-            (Access.CODES.value, _l("One-time access codes on printed slips")),
-            (Access.LINK.value, _l("An open link (anyone with the link may answer)")),
-        ],
-        validators=[InputRequired(_l("Choose how respondents get in."))],
-    )
-    threshold = IntegerField(
-        _l("Anonymity threshold"),
-        validators=[
-            InputRequired(_l("Please enter a whole number.")),
-            NumberRange(
-                min=MIN_THRESHOLD,
-                max=1000,
-                message=_l(
-                    "At least %(min)d: with fewer respondents in a group, each can work out "
-                    "what the others said.",
-                    min=MIN_THRESHOLD,
-                ),
-            ),
-        ],
-        description=_l("Groups with fewer respondents than this are hidden from every result."),
-    )
-    results = RadioField(
-        _l("Results"),
-        choices=[
-            (ResultsVisibility.AFTER_CLOSE.value, _l("Shown once the survey is closed")),
-            (ResultsVisibility.LIVE.value, _l("Shown live while the survey is open")),
-        ],
-        validators=[InputRequired(_l("Choose when results are shown."))],
-    )
-    comments = BooleanField(_l("Respondents may add a written comment"))
-    comment_max_length = IntegerField(
-        _l("Longest comment (characters)"),
-        validators=[
-            InputRequired(_l("Please enter a whole number.")),
-            NumberRange(min=1, max=20000, message=_l("Between 1 and 20000.")),
-        ],
-    )
-    min_rank_respondents = IntegerField(
-        _l("Respondents needed to rank a branch"),
-        validators=[
-            InputRequired(_l("Please enter a whole number.")),
-            NumberRange(min=1, max=100000, message=_l("At least 1.")),
-        ],
-    )
-    submit = SubmitField(_l("Save settings"))
-
-
-class ItemForm(SiteForm):
-    """One item of the questionnaire."""
-
-    key = StringField(_l("Key"), validators=_key_validators(), description=_KEY_HELP)
-    text = TextAreaField(
-        _l("Question"),
-        validators=[
-            DataRequired(_l("Please enter the question.")),
-            Length(max=500, message=_l("At most 500 characters.")),
-        ],
-        render_kw={"rows": 2},
-    )
-    submit = SubmitField(_l("Save item"))
-
-    def validate_key(self, field) -> None:
-        """Keys that name other fields of the questionnaire or of a ballots file are taken."""
-        if (field.data or "").strip().casefold() in RESERVED_ITEM_KEYS:
-            raise ValidationError(
-                _l('"%(key)s" is reserved; choose another key.', key=field.data.strip())
-            )
 
 
 class OptionRow(Form):
@@ -289,7 +146,6 @@ class CategoriesForm(SiteForm):
                 try:
                     valid = float(row.form.weight.data) > 0
                 except ValueError:
-    (Role.DATA_ENTRY.value, _l("Data entry (keys paper ballots, sees nothing else)")),
                     valid = False
                 if not valid:
                     row.form.weight.errors.append(_l("A weight is a number above 0, such as 0.4."))
@@ -371,14 +227,32 @@ class MintForm(SiteForm):
         self.category.validate_choice = False
 
     def validate_branch(self, field) -> None:
-        """The branch is one of the active branches, or 0 for all of them."""
+        """The branch is one of the campaign's active branches, or 0 for all of them."""
         if field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Please choose an active branch."))
+            raise ValidationError(_l("Please choose one of the campaign's active branches."))
 
     def validate_category(self, field) -> None:
-        """The category belongs to this survey."""
+        """The category belongs to this survey, or 0 for all of them."""
         if field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Please choose a respondent category."))
+
+
+class MintFileForm(SiteForm):
+    """A file of ``branch,category,count`` rows: how many codes each group gets."""
+
+    file = FileField(
+        _l("File (CSV or .xlsx)"),
+        validators=[
+            FileRequired(_l("Please choose a file.")),
+            FileAllowed(["csv", "txt", "xlsx"], _l("Only CSV or .xlsx files can be read.")),
+        ],
+        description=_l(
+            "Columns branch, category, count (or 支部, 類別, 數量): one row per branch and "
+            "category. The branch is its code or name; the category its key or label."
+        ),
+    )
+    reason = MintForm.reason
+    submit = SubmitField(_l("Mint the codes of the file"))
 
 
 class CodesForm(SiteForm):
@@ -415,6 +289,7 @@ ROLE_CHOICES = [
     (Role.ADMIN.value, _l("Administrator (campaign office)")),
     (Role.SUPERVISOR.value, _l("Supervisor (reads every branch)")),
     (Role.BRANCH_VIEWER.value, _l("Branch viewer (reads one branch)")),
+    (Role.DATA_ENTRY.value, _l("Data entry (keys paper ballots, sees nothing else)")),
 ]
 
 

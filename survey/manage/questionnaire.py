@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from survey.manage import bp
 from survey.manage import forms as f
+from survey.manage import survey_forms as sf
 from survey.manage.base import current_survey, locked_message, save_form
 from survey.models import Item, Survey
 from survey.refusals import BadRequest, NotFound, Refusal
@@ -26,10 +27,12 @@ def _locking(survey: Survey) -> dict:
 
 def _items_page(form=None, status: int = 200):
     survey = current_survey()
+    if form is None:  # the next free key, prefilled: a clerk never has to invent one
+        form = sf.ItemForm(formdata=None, key=surveys.suggested_item_key(survey))
     return render_template(
         "manage/items.html",
         survey=survey,
-        form=form or f.ItemForm(formdata=None),
+        form=form,
         action_form=f.ActionForm(),
         **_locking(survey),
     ), status
@@ -57,10 +60,10 @@ def edit_items():
 @bp.post("/surveys/<int:survey_id>/items/add")
 def add_item():
     """Append an item."""
-    form = f.ItemForm()
+    form = sf.ItemForm()
     done, status = save_form(
         form,
-        lambda: surveys.add_item(g.user, current_survey(), form.key.data.strip(), form.text.data),
+        lambda: surveys.add_item(g.user, current_survey(), form.key.data, form.text.data),
         _("Item added."),
         url_for("manage.edit_items", survey_id=current_survey().id),
     )
@@ -72,10 +75,10 @@ def edit_item(item_id: int):
     """Change one item's key and question."""
     survey = current_survey()
     item = _item(item_id)
-    form = f.ItemForm(obj=item)
+    form = sf.ItemForm(obj=item)
     done, status = save_form(
         form,
-        lambda: surveys.update_item(g.user, survey, item.id, form.key.data.strip(), form.text.data),
+        lambda: surveys.update_item(g.user, survey, item.id, form.key.data, form.text.data),
         _("Item saved."),
         url_for("manage.edit_items", survey_id=survey.id),
     )

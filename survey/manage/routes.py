@@ -3,6 +3,15 @@
 Importing this module attaches them all to :data:`survey.manage.bp`.
 """
 
-from survey.manage import ballots, branches, codes, pairing, questionnaire, surveys, users
+from survey.manage import (
+    ballots,
+    branches,
+    campaigns,
+    codes,
+    pairing,
+    questionnaire,
+    surveys,
+    users,
+)
 
-AREAS = (surveys, pairing, questionnaire, codes, ballots, branches, users)
+AREAS = (surveys, campaigns, pairing, questionnaire, codes, ballots, branches, users)

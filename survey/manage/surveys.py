@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from survey.db import db
 from survey.manage import bp
 from survey.manage import forms as f
+from survey.manage import survey_forms as sf
 from survey.manage.base import current_survey, locked_message, save_form
 from survey.models import (
     Access,
@@ -31,20 +32,32 @@ from survey.models import (
     Survey,
     SurveyKind,
 )
-from survey.refusals import Refusal
-from survey.services import ballot_drafts, lifecycle, surveys
+from survey.refusals import NotFound, Refusal
+from survey.respond.forms import make_response_form
+from survey.services import ballot_drafts, lifecycle, links, retention, surveys
 from survey.services.definition_yaml import export_definition
-from survey.services.lookup import get_row
 
 # ---- dashboard and campaigns ------------------------------------------------------------------
 
 
+@bp.before_app_request
+def _apply_schedules() -> None:
+    """Open and close scheduled surveys on time, even when only respondents come by (one cheap
+    query per process every few seconds: :func:`lifecycle.apply_due_schedules_now_and_then`)."""
+    lifecycle.apply_due_schedules_now_and_then()
+
+
 @bp.get("/")
 def show_dashboard():
-    """Campaigns and their surveys, with where each survey stands."""
+    """Campaigns and their surveys, with where each survey stands; archived ones only when
+    asked for (``?archived=1``)."""
+    show_archived = request.args.get("archived") == "1"
     campaigns = db.session.scalars(
         select(Campaign).options(selectinload(Campaign.surveys)).order_by(Campaign.id.desc())
     ).all()
+    archived = sum(c.is_archived for c in campaigns) + sum(
+        s.is_archived for c in campaigns if not c.is_archived for s in c.surveys
+    )
     drafts = dict(
         db.session.execute(
             select(BallotDraft.survey_id, func.count(BallotDraft.id)).group_by(
@@ -54,38 +67,13 @@ def show_dashboard():
     )
     return render_template(
         "manage/dashboard.html",
-        campaigns=campaigns,
+        campaigns=[c for c in campaigns if show_archived or not c.is_archived],
+        show_archived=show_archived,
+        archived_count=archived,
         drafts=drafts,
         branch_count=db.session.scalar(select(func.count(Branch.id))),
+        action_form=sf.ConfirmForm(),
     )
-
-
-@bp.route("/campaigns/new", methods=["GET", "POST"])
-def new_campaign():
-    """Create a campaign."""
-    form = f.CampaignForm()
-    done, status = save_form(
-        form,
-        lambda: surveys.create_campaign(g.user, form.slug.data, form.title.data),
-        _("Campaign created."),
-        url_for("manage.show_dashboard"),
-    )
-    return done or (render_template("manage/campaign.html", form=form, campaign=None), status)
-
-
-@bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
-def edit_campaign(campaign_id: int):
-    """Rename a campaign (its short name stays, as files and addresses use it)."""
-    campaign = get_row(Campaign, campaign_id)
-    form = f.CampaignForm(obj=campaign)
-    form.slug.data = campaign.slug
-    done, status = save_form(
-        form,
-        lambda: surveys.update_campaign(g.user, campaign, form.title.data),
-        _("Campaign saved."),
-        url_for("manage.show_dashboard"),
-    )
-    return done or (render_template("manage/campaign.html", form=form, campaign=campaign), status)
 
 
 # ---- surveys ----------------------------------------------------------------------------------
@@ -108,7 +96,7 @@ def _start_choices() -> list[tuple[str, str]]:
 @bp.route("/surveys/new", methods=["GET", "POST"])
 def new_survey():
     """Create a survey: blank, from a template, or as a copy of another."""
-    form = f.NewSurveyForm()
+    form = sf.NewSurveyForm()
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
     form.campaign.choices = [(c.id, c.title) for c in campaigns]
     form.start.choices = _start_choices()
@@ -140,6 +128,10 @@ def survey_page(status: int = 200):
     return render_template(
         "manage/survey.html",
         survey=survey,
+        schedule=_schedule_facts(survey),
+        can_delete=not retention.deletion_problems(survey),
+        action_form=sf.ConfirmForm(),
+        links=links.survey_links(survey) if survey.access is Access.LINK else [],
         locked=locked,
         locked_message=locked_message() if locked else None,
         actions=lifecycle.available_actions(survey),
@@ -161,9 +153,27 @@ def show_survey():
     return survey_page()
 
 
-def _settings_form(survey: Survey) -> f.SettingsForm:
-    form = f.SettingsForm()
+def _schedule_facts(survey: Survey) -> dict:
+    """The survey's schedule in the office's time zone, for its page."""
+    return {
+        "zone": str(lifecycle.time_zone()),
+        "opens_at": lifecycle.to_local(survey.opens_at),
+        "closes_at": lifecycle.to_local(survey.closes_at),
+        "target": None if survey.target is None else f"{survey.target * 100:.4g}",
+        "blocked": survey.state.value == "draft"
+        and survey.opens_at is not None
+        and survey.opens_at <= lifecycle.utc_now(),
+    }
+
+
+def _settings_form(survey: Survey) -> sf.SettingsForm:
+    form = sf.SettingsForm()
     if request.method == "GET":
+        form.target.data = None if survey.target is None else round(survey.target * 100, 1)
+        form.welcome_text.data = survey.welcome_text
+        form.thanks_text.data = survey.thanks_text
+        form.opens_at.data = lifecycle.to_local(survey.opens_at)
+        form.closes_at.data = lifecycle.to_local(survey.closes_at)
         form.title.data = survey.title
         form.kind.data = survey.kind.value
         form.access.data = survey.access.value
@@ -193,11 +203,59 @@ def edit_survey():
             comments=form.comments.data,
             comment_max_length=form.comment_max_length.data,
             min_rank_respondents=form.min_rank_respondents.data,
+            texts=_texts(form),
         ),
         _("Settings saved."),
         url_for("manage.show_survey", survey_id=survey.id),
     )
-    return done or (render_template("manage/settings.html", survey=survey, form=form), status)
+    return done or (
+        render_template(
+            "manage/settings.html", survey=survey, form=form, zone=str(lifecycle.time_zone())
+        ),
+        status,
+    )
+
+
+def _texts(form: sf.SettingsForm) -> surveys.SurveyTexts:
+    """The target, texts and schedule of a sent settings form (times converted to UTC)."""
+    return surveys.SurveyTexts(
+        target=None if form.target.data is None else form.target.data / 100,
+        welcome_text=form.welcome_text.data or "",
+        thanks_text=form.thanks_text.data or "",
+        opens_at=lifecycle.to_utc(form.opens_at.data),
+        closes_at=lifecycle.to_utc(form.closes_at.data),
+    )
+
+
+@bp.get("/surveys/<int:survey_id>/preview")
+def preview_survey():
+    """The questionnaire exactly as a phone shows it (the respondents' template), without a
+    code; the form posts nowhere and nothing is stored."""
+    survey = current_survey()
+    is_link = survey.access is Access.LINK
+    form = make_response_form(
+        survey, with_code=False, choose_category=is_link and len(survey.categories) > 1
+    )(formdata=None)
+    return render_template(
+        "manage/preview.html",
+        survey=survey,
+        form=form,
+        item_fields=form.item_fields(),
+        is_open_link=is_link,
+        comment_limit=survey.comment_max_length if survey.allows_comments else None,
+    )
+
+
+@bp.get("/surveys/<int:survey_id>/poster/<int:branch_id>")
+def show_poster(branch_id: int):
+    """A printable A4 poster of one branch's open link, with its QR code."""
+    survey = current_survey()
+    link = next((x for x in links.survey_links(survey) if x.branch.id == branch_id), None)
+    if link is None or survey.access is not Access.LINK:
+        raise NotFound(_("This page does not exist."))
+    return render_template(
+        "manage/poster.html", survey=survey, link=link, qr=links.poster_qr(link.url)
+    )
 
 
 @bp.get("/surveys/<int:survey_id>/export.yaml")

@@ -22,6 +22,7 @@ from survey.models import (
     AccessCode,
     Branch,
     BranchMembers,
+    Campaign,
     CodeBatch,
     Comment,
     RespondentTally,
@@ -29,8 +30,9 @@ from survey.models import (
     User,
 )
 from survey.refusals import Conflict, Invalid
-from survey.services import audit
+from survey.services import audit, campaigns
 from survey.services.imports import Problem, Rejected, Table, folded
+from survey.services.mint_files import rename_columns, script_folded
 
 #: Branch codes: letters, digits, "_", "." and "-", starting with a letter or digit. They appear
 #: in spreadsheets, so a leading "=", "+", "-" or "@" (a formula to Excel) is impossible.
@@ -40,6 +42,26 @@ NAME_LENGTH = 200
 MEMBERS_PREFIX = "members:"
 #: Category keys, as in survey definitions.
 _CATEGORY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+#: Chinese headers a branch list may have (either script) → the column they stand for.
+BRANCH_COLUMN_ALIASES = {
+    "code": "code",
+    "name": "name",
+    "parent": "parent",
+    "编号": "code",
+    "代码": "code",
+    "支部编号": "code",
+    "支部代码": "code",
+    "名称": "name",
+    "支部名称": "name",
+    "支部": "name",
+    "单位名称": "name",
+    "上级": "parent",
+    "上级支部": "parent",
+    "上级编号": "parent",
+    "所属": "parent",
+}
+#: Generated codes of a names-only list: ``b01``, ``b02`` … (wider once past 99).
+GENERATED_CODE = re.compile(r"b(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +91,8 @@ class BranchPlan:
     problems: list[Problem] = field(default_factory=list)
     #: Whether the file has a parent column (without one, parents are left as they are).
     sets_parents: bool = False
+    #: The code of every branch the file lists, in file order (added, changed and unchanged).
+    listed: list[str] = field(default_factory=list)
 
 
 def _members_columns(header: list[str]) -> list[str]:
@@ -173,8 +197,70 @@ def _plan_changes(plan: BranchPlan, rows, members, parents, by_code, code_of) ->
         )
 
 
+def _existing_by_name() -> dict[str, str]:
+    """Code of each branch in the database by its (script-folded) name; the first by code wins."""
+    found: dict[str, str] = {}
+    for branch in db.session.scalars(select(Branch).order_by(Branch.code)):
+        found.setdefault(script_folded(branch.name), branch.code)
+    return found
+
+
+def _give_codes(table: Table) -> None:
+    """A names-only list: each row gets the code of the branch of that name, or a new one
+    (``b01``, ``b02`` … after the highest such code), so importing it twice adds nothing."""
+    by_name = _existing_by_name()
+    taken = set(db.session.scalars(select(Branch.code)))
+    numbers = [int(m.group(1)) for c in taken if (m := GENERATED_CODE.fullmatch(c))]
+    next_number = max(numbers, default=0) + 1
+    width = max(2, len(str(next_number + len(table.rows))))
+    given: dict[str, str] = {}
+    for row in table.rows:
+        name = script_folded(row.get("name"))
+        if not name:
+            continue
+        code = by_name.get(name) or given.get(name)
+        if code is None:
+            while f"b{next_number:0{width}d}" in taken:
+                next_number += 1
+            code = f"b{next_number:0{width}d}"
+            taken.add(code)
+        given[name] = code
+        row.cells["code"] = code
+    table.header = ["code", *table.header]
+
+
+def _parents_by_name(table: Table) -> None:
+    """A parent written as a branch's name (in the file or the database) becomes its code."""
+    codes = {row.get("code") for row in table.rows} | set(db.session.scalars(select(Branch.code)))
+    names = _existing_by_name()
+    names.update({script_folded(row.get("name")): row.get("code") for row in table.rows})
+    for row in table.rows:
+        parent = row.get("parent")
+        if parent and parent not in codes and script_folded(parent) in names:
+            row.cells["parent"] = names[script_folded(parent)]
+
+
+def prepare_table(table: Table) -> None:
+    """Read Chinese headers (编号/代码, 名称/支部名称, 上级, in either script), give a
+    names-only list its codes, and turn parents written as names into codes."""
+    rename_columns(table, BRANCH_COLUMN_ALIASES)
+    folded_header = {folded(h) for h in table.header}
+    if "code" not in folded_header and "name" in folded_header:
+        _give_codes(table)
+    if "parent" in folded_header:
+        _parents_by_name(table)
+
+
+def template_rows() -> tuple[list[str], list[list[str]]]:
+    """A branch list to fill in: Chinese headers (Simplified and Traditional alike are read)
+    and two example rows, the second belonging to the first."""
+    header = ["编号", "名称", "上级"]
+    return header, [["b01", "第一党支部", ""], ["b02", "第二党支部", "b01"]]
+
+
 def plan_branches(table: Table) -> BranchPlan:
     """Check a branches table against the database and list what applying it would change."""
+    prepare_table(table)
     plan = BranchPlan()
     members_columns = _members_columns(table.header)
     plan.problems += _header_problems(table, members_columns)
@@ -197,6 +283,7 @@ def plan_branches(table: Table) -> BranchPlan:
         plan.problems.sort(key=Problem.order)
         return plan
     _plan_changes(plan, rows, members, parents, by_code, code_of)
+    plan.listed = [code for _line, code, _name, _parent in rows]
     return plan
 
 
@@ -245,8 +332,14 @@ def _in_cycle(code: str, parents: dict[str, str | None]) -> bool:
     return False
 
 
-def apply_branch_plan(plan: BranchPlan, user: User | None = None) -> None:
-    """Make the planned additions and changes, inside the caller's transaction."""
+def apply_branch_plan(
+    plan: BranchPlan, user: User | None = None, campaign: Campaign | None = None
+) -> None:
+    """Make the planned additions and changes, inside the caller's transaction.
+
+    With a ``campaign``, every branch the file lists joins that campaign only; without one, the
+    new branches join the running campaigns (:func:`survey.services.campaigns.join_campaigns`).
+    """
     session = db.session
     by_code = {b.code: b for b in session.scalars(select(Branch))}
     for change in plan.to_add:
@@ -265,18 +358,28 @@ def apply_branch_plan(plan: BranchPlan, user: User | None = None) -> None:
                 )
             else:
                 row.count = count
-    audit.record(
-        "branches.import", f"added={len(plan.to_add)} updated={len(plan.to_change)}", user=user
-    )
+    if campaign is not None:
+        listed = [by_code[code] for code in plan.listed]
+    else:
+        listed = [by_code[change.code] for change in plan.to_add]
+    campaigns.join_campaigns(listed, campaign)
+    detail = f"added={len(plan.to_add)} updated={len(plan.to_change)}"
+    if campaign is not None:
+        detail += f" campaign={campaign.slug}"
+    audit.record("branches.import", detail, user=user)
 
 
-def import_branches(table: Table, user: User | None = None) -> BranchPlan:
-    """Check and apply a branches table in one transaction; raise :class:`Rejected` on problems."""
+def import_branches(
+    table: Table, user: User | None = None, campaign: Campaign | None = None
+) -> BranchPlan:
+    """Check and apply a branches table in one transaction; raise :class:`Rejected` on problems.
+
+    ``campaign``: the campaign the import is made for (see :func:`apply_branch_plan`)."""
     with db.transaction():
         plan = plan_branches(table)
         if plan.problems:
             raise Rejected(plan.problems)
-        apply_branch_plan(plan, user)
+        apply_branch_plan(plan, user, campaign)
     return plan
 
 
@@ -337,6 +440,8 @@ def save_branch(
             session.add(branch)
         branch.code, branch.name, branch.parent = code, name, parent
         session.flush()
+        if created:
+            campaigns.join_campaigns([branch], None)
         audit.record(
             "branch.create" if created else "branch.update",
             f"branch={code} parent={parent.code if parent else '-'}",
@@ -347,11 +452,22 @@ def save_branch(
 
 def set_branch_active(branch: Branch, active: bool, user: User | None = None) -> None:
     """Deactivate (no new codes) or reactivate a branch; audited."""
-    with db.transaction():
-        if branch.is_active != active:
+    set_branches_active([branch.id], active, user)
+
+
+def set_branches_active(branch_ids: list[int], active: bool, user: User | None = None) -> int:
+    """Deactivate (no new codes) or reactivate several branches at once; audited, one entry
+    per branch that changed. Returns how many changed; an unknown id is refused."""
+    with db.transaction() as session:
+        chosen = list(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
+        if not branch_ids or len(chosen) != len(set(branch_ids)):
+            raise Invalid(_("Choose one or more branches first."))
+        changed = [b for b in chosen if b.is_active != active]
+        for branch in changed:
             branch.is_active = active
             action = "branch.activate" if active else "branch.deactivate"
             audit.record(action, f"branch={branch.code}", user=user)
+    return len(changed)
 
 
 def delete_branch(branch: Branch, user: User | None = None) -> None:

@@ -15,6 +15,7 @@ such mints are flagged for the supervisors' oversight page.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from survey.models import (
 )
 from survey.refusals import Conflict
 from survey.services import audit
+from survey.services.lookup import campaign_branch_ids
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 GROUPS = 3
@@ -45,6 +47,35 @@ def generate_code() -> str:
     """A fresh random code, grouped for reading aloud."""
     symbols = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_SIZE))
     return "-".join(symbols[i : i + GROUP_SIZE] for i in range(0, len(symbols), GROUP_SIZE))
+
+
+def seeded_codes(seed: bytes, batch_id: int, count: int) -> list[str]:
+    """``count`` distinct codes drawn from a secret ``seed`` for one batch, the same every time.
+
+    Each code is HMAC-SHA256(seed, "batch:index") read as a number in base 31: a pseudo-random
+    function of a 256-bit secret, so the codes are as unguessable as :func:`generate_code`'s
+    while the seed is secret. The office's mint page keeps only the seed, in the clerk's signed
+    session until the slips have been shown, so that the page after the redirect can show the
+    codes again without any plain code being stored (see :mod:`survey.manage.codes`).
+    """
+    codes: list[str] = []
+    seen: set[str] = set()
+    index = 0
+    while len(codes) < count:
+        digest = hmac.new(seed, f"{batch_id}:{index}".encode(), hashlib.sha256).digest()
+        index += 1
+        number = int.from_bytes(digest, "big")
+        symbols = []
+        for _position in range(GROUPS * GROUP_SIZE):
+            number, digit = divmod(number, len(ALPHABET))
+            symbols.append(ALPHABET[digit])
+        code = "-".join(
+            "".join(symbols[i : i + GROUP_SIZE]) for i in range(0, len(symbols), GROUP_SIZE)
+        )
+        if code not in seen:  # a repeat within a batch is a 74-bit collision: draw the next
+            seen.add(code)
+            codes.append(code)
+    return codes
 
 
 def normalise(entered: str) -> str:
@@ -64,11 +95,17 @@ def code_hash(entered: str) -> str:
 
 
 def mint_batch(
-    survey: Survey, branch: Branch, category: RespondentCategory, count: int
+    survey: Survey,
+    branch: Branch,
+    category: RespondentCategory,
+    count: int,
+    seed: bytes | None = None,
 ) -> tuple[CodeBatch, list[str]]:
     """Create ``count`` codes for one branch and category; the plain codes are returned once.
 
-    A batch minted while the survey is in test mode is a test batch, voided when it goes live.
+    With a ``seed`` the codes are :func:`seeded_codes` (the office's page shows them again from
+    the seed); without one, fresh random codes. A batch minted while the survey is in test mode
+    is a test batch, voided when it goes live.
     """
     batch = CodeBatch(
         survey_id=survey.id,
@@ -79,10 +116,11 @@ def mint_batch(
     )
     db.session.add(batch)
     db.session.flush()
+    drawn = seeded_codes(seed, batch.id, count) if seed is not None else None
     codes = []
     seen: set[str] = set()
     while len(codes) < count:
-        code = generate_code()
+        code = drawn[len(codes)] if drawn is not None else generate_code()
         digest = code_hash(code)
         if digest in seen:  # pragma: no cover - a 74-bit collision
             continue
@@ -134,11 +172,15 @@ class MintNeedsReason(MintRefused):
 def mint_cells(
     survey: Survey, branch: Branch | None = None, category: RespondentCategory | None = None
 ) -> list[tuple[Branch, RespondentCategory]]:
-    """The (branch, category) cells to mint for: one branch or every active one (by code), one
-    category or every category of the survey."""
+    """The (branch, category) cells to mint for: one branch or every active branch of the
+    survey's campaign (by code), one category or every category of the survey."""
     if branch is None:
         branches = list(
-            db.session.scalars(select(Branch).where(Branch.is_active).order_by(Branch.code))
+            db.session.scalars(
+                select(Branch)
+                .where(Branch.is_active, Branch.id.in_(campaign_branch_ids(survey.campaign_id)))
+                .order_by(Branch.code)
+            )
         )
     else:
         branches = [branch]
@@ -170,18 +212,30 @@ def members_of(branch_ids: Sequence[int]) -> dict[tuple[int, str], int]:
     return {(branch, key): int(count) for branch, key, count in rows}
 
 
+def per_cell(cells: Sequence[object], count: int | Sequence[int]) -> list[int]:
+    """How many codes each cell gets: one number for all, or one number per cell."""
+    if isinstance(count, int):
+        return [count] * len(cells)
+    if len(count) != len(cells):
+        raise ValueError("one count per cell")
+    return list(count)
+
+
 def mint_concerns(
-    survey: Survey, cells: Sequence[tuple[Branch, RespondentCategory]], count: int
+    survey: Survey,
+    cells: Sequence[tuple[Branch, RespondentCategory]],
+    count: int | Sequence[int],
 ) -> list[str]:
-    """Why minting ``count`` codes for each cell needs a stated reason (empty: it does not)."""
+    """Why minting ``count`` codes for each cell (or ``count[i]`` for the i-th) needs a stated
+    reason (empty: it does not)."""
     concerns = []
     if survey.state is SurveyState.OPEN and not survey.is_test_mode:
         concerns.append(_("the survey is open"))
     issued = issued_codes(survey)
     members = members_of([branch.id for branch, _category in cells])
-    for branch, category in cells:
+    for (branch, category), wanted in zip(cells, per_cell(cells, count), strict=True):
         known = members.get((branch.id, category.key))
-        total = issued.get((branch.id, category.id), 0) + count
+        total = issued.get((branch.id, category.id), 0) + wanted
         if known is not None and total > known:
             concerns.append(
                 _(
@@ -198,20 +252,34 @@ def mint_concerns(
 def mint_problems(
     survey: Survey,
     cells: Sequence[tuple[Branch, RespondentCategory]],
-    count: int,
+    count: int | Sequence[int],
     limit: int | None = None,
 ) -> list[str]:
-    """Why these codes cannot be minted at all: a closed survey, no or inactive branches, or
-    more than ``limit`` codes in one request."""
+    """Why these codes cannot be minted at all: a closed survey, no or inactive branches,
+    branches the survey's campaign does not measure, or more than ``limit`` codes in one
+    request."""
     problems = []
     if survey.state is SurveyState.CLOSED:
         problems.append(_("The survey is closed: reopen it before minting codes."))
     if not cells:
-        problems.append(_("There is no active branch to mint codes for."))
+        problems.append(
+            _("There is no active branch to mint codes for: choose the campaign's branches first.")
+        )
     inactive = sorted({b.code for b, _category in cells if not b.is_active})
     if inactive:
         problems.append(_("Inactive branches get no codes: %(codes)s.", codes=", ".join(inactive)))
-    if limit is not None and count * len(cells) > limit:
+    measured = set(db.session.scalars(campaign_branch_ids(survey.campaign_id)))
+    outside = sorted({b.code for b, _category in cells if b.id not in measured})
+    if outside:
+        problems.append(
+            _(
+                "These branches are not among the branches of the campaign %(campaign)s, so "
+                "they get no codes: %(codes)s. Add them on the campaign's branches page first.",
+                campaign=survey.campaign.title,
+                codes=", ".join(outside),
+            )
+        )
+    if limit is not None and sum(per_cell(cells, count)) > limit:
         problems.append(
             _(
                 "At most %(limit)d codes can be minted at once; mint fewer per branch "
@@ -226,13 +294,15 @@ def mint_codes(
     actor: User | None,
     survey: Survey,
     cells: Sequence[tuple[Branch, RespondentCategory]],
-    count: int,
+    count: int | Sequence[int],
     reason: str | None = None,
     *,
     limit: int | None = None,
     before_commit: Callable[[list[MintedBatch]], None] | None = None,
+    seed: bytes | None = None,
 ) -> list[MintedBatch]:
-    """Mint one batch of ``count`` codes per (branch, category) cell in one transaction; audited.
+    """Mint one batch of ``count`` codes per (branch, category) cell (or ``count[i]`` for the
+    i-th cell) in one transaction; audited. ``seed``: see :func:`mint_batch`.
 
     Refuses a closed survey, an inactive branch and more than ``limit`` codes in all; asks for a
     ``reason`` (:class:`MintNeedsReason`) when :func:`mint_concerns` finds one, and then flags
@@ -248,14 +318,15 @@ def mint_codes(
     if concerns and reason is None:
         raise MintNeedsReason(concerns)
     minted = []
+    counts = per_cell(cells, count)
     with db.transaction():
-        for branch, category in cells:
-            batch, codes = mint_batch(survey, branch, category, count)
+        for (branch, category), size in zip(cells, counts, strict=True):
+            batch, codes = mint_batch(survey, branch, category, size, seed)
             minted.append(MintedBatch(batch, codes))
         for entry, (branch, category) in zip(minted, cells, strict=True):
             detail = (
                 f"survey={survey.slug} batch={entry.batch.id} branch={branch.code} "
-                f"category={category.key} count={count}"
+                f"category={category.key} count={entry.batch.size}"
             )
             if survey.is_test_mode:
                 detail += " test"

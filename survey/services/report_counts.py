@@ -11,24 +11,20 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 
 from analytics import SurveyCounts, suppressed
 from analytics.report import EMPTY, SHOWN, SUPPRESSED, Scale
 from survey.db import db
 from survey.models import AnswerTally, Branch, RespondentTally, Survey, TotalTally
+from survey.services.lookup import survey_branches
 
 
 def report_branches(survey: Survey) -> list[Branch]:
-    """Branches a report lists: every active branch, and inactive ones with responses, by code."""
+    """Branches a report lists: the campaign's active branches, and any other branch with
+    responses, by code (:func:`survey.services.lookup.survey_branches`)."""
     answered = select(RespondentTally.branch_id).where(RespondentTally.survey_id == survey.id)
-    return list(
-        db.session.scalars(
-            select(Branch)
-            .where(or_(Branch.is_active.is_(True), Branch.id.in_(answered)))
-            .order_by(Branch.code)
-        )
-    )
+    return survey_branches(survey, answered)
 
 
 def _positions(ids: list[int]) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Printable code slips: QR codes as inline SVG, and the data each slip shows.
 
-Only hashes of codes are stored, so the plain codes exist in exactly one place: the page that
-answers the mint request. That page carries them in a hidden field so the office can download a
-CSV or print again; whatever comes back is checked against the stored hashes of the batch before
-it is used (:func:`load_minted`), so an edited field cannot print or export a code that does not
-belong to the batch. Codes never appear in a URL path or query: the QR code carries them in the
-fragment (``#code=…``), which browsers do not send to the server.
+Only hashes of codes are stored. The office's mint request draws its codes from a secret seed
+(:func:`survey.services.codes.seeded_codes`) that only the clerk's signed session keeps, for a
+short while, so the slips page after the redirect can draw them again (:func:`reprint`); the
+plain codes are never stored. The slips page carries them in a hidden field so the office can
+download a CSV or print again; whatever comes back is checked against the stored hashes of the
+batch before it is used (:func:`load_minted`), so an edited field cannot print or export a code
+that does not belong to the batch. Codes never appear in a URL path or query: the QR code
+carries them in the fragment (``#code=…``), which browsers do not send to the server.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from survey.services.codes import (
     code_hash,
     looks_like_code,
     mint_codes,
+    seeded_codes,
     slip_url,
 )
 from survey.services.exports.cells import safe_cell
@@ -55,6 +58,17 @@ class Slip:
     code: str
     start_address: str
     qr_svg: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One printed A4 sheet of slips, all of one branch, which its header names."""
+
+    branch_name: str
+    #: This sheet's number among the branch's sheets, and how many the branch has.
+    number: int
+    of: int
+    slips: list[Slip]
 
 
 class PayloadRefused(Invalid):
@@ -78,15 +92,47 @@ MAX_CODES_PER_REQUEST = 1200
 def mint(
     actor: User,
     survey: Survey,
-    branches: Sequence[Branch],
-    category: RespondentCategory,
-    count: int,
+    cells: Sequence[tuple[Branch, RespondentCategory]],
+    count: int | Sequence[int],
     reason: str | None = None,
+    seed: bytes | None = None,
 ) -> list[MintedBatch]:
-    """Mint one batch of ``count`` codes per branch for the slips page (see
+    """Mint one batch per (branch, category) cell for the slips page, ``count`` codes each (or
+    ``count[i]`` for the i-th cell), drawn from ``seed`` (see
     :func:`survey.services.codes.mint_codes`, which the command line shares)."""
-    cells = [(branch, category) for branch in branches]
-    return mint_codes(actor, survey, cells, count, reason, limit=MAX_CODES_PER_REQUEST)
+    return mint_codes(actor, survey, cells, count, reason, limit=MAX_CODES_PER_REQUEST, seed=seed)
+
+
+def reprint(survey: Survey, seed: bytes, batch_ids: Sequence[int]) -> list[MintedBatch]:
+    """The codes of batches minted from ``seed``, drawn again and checked against the stored
+    hashes; a batch voided since is left out. Raises :class:`PayloadRefused` when a batch is
+    not the survey's or its codes do not match (a seed from another mint)."""
+    batches = {
+        b.id: b
+        for b in db.session.scalars(
+            select(CodeBatch)
+            .where(CodeBatch.id.in_(list(batch_ids)), CodeBatch.survey_id == survey.id)
+            .options(selectinload(CodeBatch.branch), selectinload(CodeBatch.category))
+        )
+    }
+    minted = []
+    for batch_id in batch_ids:
+        batch = batches.get(batch_id)
+        if batch is None:
+            raise PayloadRefused()
+        if batch.is_void:
+            continue
+        codes = seeded_codes(seed, batch.id, batch.size)
+        stored = db.session.scalar(
+            select(func.count(AccessCode.id)).where(
+                AccessCode.batch_id == batch.id,
+                AccessCode.code_hash.in_([code_hash(c) for c in codes]),
+            )
+        )
+        if stored != len(codes):
+            raise PayloadRefused()
+        minted.append(MintedBatch(batch, codes))
+    return minted
 
 
 def void_batch(actor: User, batch: CodeBatch) -> int:
@@ -131,9 +177,21 @@ def build_slips(survey: Survey, minted: Iterable[MintedBatch], base_url: str) ->
     return slips
 
 
-def pages(slips: Sequence[Slip], per_page: int = SLIPS_PER_PAGE) -> list[list[Slip]]:
-    """Slips split into A4 sheets, so each sheet breaks cleanly when printed."""
-    return [list(slips[i : i + per_page]) for i in range(0, len(slips), per_page)]
+def pages(slips: Sequence[Slip], per_page: int = SLIPS_PER_PAGE) -> list[Sheet]:
+    """Slips split into A4 sheets, each branch starting on a sheet of its own (the slips of
+    one branch go to one envelope), so each sheet breaks cleanly when printed."""
+    groups: list[list[Slip]] = []
+    for slip in slips:
+        if not groups or groups[-1][0].branch_name != slip.branch_name:
+            groups.append([])
+        groups[-1].append(slip)
+    sheets = []
+    for group in groups:
+        chunks = [group[i : i + per_page] for i in range(0, len(group), per_page)]
+        sheets += [
+            Sheet(group[0].branch_name, n, len(chunks), chunk) for n, chunk in enumerate(chunks, 1)
+        ]
+    return sheets
 
 
 def dump_payload(minted: Iterable[MintedBatch]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -29,7 +30,7 @@ from survey.models import (
     User,
 )
 from survey.refusals import Conflict, Invalid
-from survey.services import audit
+from survey.services import audit, lifecycle
 from survey.services.definition_yaml import parse_definition
 from survey.services.definitions import (
     CategoryDef,
@@ -41,6 +42,7 @@ from survey.services.definitions import (
 )
 from survey.services.imports import Rejected
 from survey.services.lookup import active_branches
+from survey.services.naming import next_item_key, suggest_slug
 
 #: Where the questionnaires of the 2005 campaign (the demo) are kept as YAML definitions.
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -119,8 +121,10 @@ def slug_taken(model: type[Campaign] | type[Survey], slug: str) -> bool:
 # ---- campaigns --------------------------------------------------------------------------------
 
 
-def create_campaign(actor: User, slug: str, title: str) -> Campaign:
-    """Create a campaign; audited."""
+def create_campaign(actor: User, slug: str | None, title: str) -> Campaign:
+    """Create a campaign measuring every active branch; audited. A blank ``slug`` is made from
+    the title (:func:`survey.services.naming.suggest_slug`)."""
+    slug = (slug or "").strip() or suggest_slug(Campaign, title)
     if slug_taken(Campaign, slug):
         raise Invalid(_("This short name is already used by another campaign."), field="slug")
     with db.transaction() as session:
@@ -166,7 +170,7 @@ def _change(actor: User, survey: Survey, **changes) -> Survey:
 def create_survey(
     actor: User,
     campaign: Campaign,
-    slug: str,
+    slug: str | None,
     title: str,
     kind: SurveyKind,
     start: str = "blank",
@@ -175,7 +179,9 @@ def create_survey(
 
     A copy keeps the source's item keys, scale, categories and settings, so that two stages of
     a campaign can be compared item by item; its state, codes and responses are not copied.
+    A blank ``slug`` is made from the title.
     """
+    slug = (slug or "").strip() or suggest_slug(Survey, title)
     if slug_taken(Survey, slug):
         raise Invalid(_("This short name is already used by another survey."), field="slug")
     common = {
@@ -216,6 +222,51 @@ def create_survey(
     return survey
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyTexts:
+    """A survey's target, texts and schedule (``opens_at`` and ``closes_at`` naive UTC)."""
+
+    target: float | None = None
+    welcome_text: str = ""
+    thanks_text: str = ""
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+
+def _texts_problems(survey: Survey, texts: SurveyTexts) -> list[tuple[str, str]]:
+    """Problems of a target, texts and schedule, as (field, message)."""
+    problems = []
+    if texts.target is not None and not 0 < texts.target <= 1:
+        problems.append(("target", _("A percentage between 1 and 100, such as 90.")))
+    if texts.opens_at and texts.closes_at and texts.opens_at >= texts.closes_at:
+        problems.append(("closes_at", _("The closing time must come after the opening time.")))
+    now = lifecycle.utc_now()
+    for name in ("opens_at", "closes_at"):
+        wanted = getattr(texts, name)
+        if wanted is not None and wanted != getattr(survey, name) and wanted <= now:
+            problems.append((name, _("This time has already passed.")))
+    return problems
+
+
+def set_texts(actor: User | None, survey: Survey, texts: SurveyTexts) -> None:
+    """Store the survey's target, welcome and thank-you texts and schedule; audited (the texts
+    by their length only, the times in UTC)."""
+    problems = _texts_problems(survey, texts)
+    if problems:
+        raise Invalid([m for _f, m in problems], field=problems[0][0])
+    with db.transaction():
+        changed = []
+        for name in ("target", "welcome_text", "thanks_text", "opens_at", "closes_at"):
+            value = getattr(texts, name)
+            if isinstance(value, str):
+                value = value.strip()
+            if getattr(survey, name) != value:
+                changed.append(audit.change(name, getattr(survey, name), value))
+                setattr(survey, name, value)
+        if changed:
+            audit.record("survey.texts", f"survey={survey.slug} {' '.join(changed)}", user=actor)
+
+
 def update_settings(
     actor: User,
     survey: Survey,
@@ -228,8 +279,14 @@ def update_settings(
     comments: bool,
     comment_max_length: int,
     min_rank_respondents: int,
+    texts: SurveyTexts | None = None,
 ) -> None:
-    """Change the survey's title and settings (never its questionnaire)."""
+    """Change the survey's title and settings (never its questionnaire), and with ``texts`` its
+    target, texts and schedule (checked before anything is stored)."""
+    if texts is not None:
+        problems = _texts_problems(survey, texts)
+        if problems:
+            raise Invalid([m for _f, m in problems], field=problems[0][0])
     _change(
         actor,
         survey,
@@ -242,6 +299,8 @@ def update_settings(
         comment_max_length=comment_max_length,
         min_rank_respondents=min_rank_respondents,
     )
+    if texts is not None:
+        set_texts(actor, survey, texts)
 
 
 # ---- questionnaire ----------------------------------------------------------------------------
@@ -257,9 +316,15 @@ def _check_key_free(items: list[ItemDef], key: str, except_index: int | None = N
             raise Invalid(_("Another item already uses this key."), field="key")
 
 
-def add_item(actor: User, survey: Survey, key: str, text: str) -> None:
-    """Append an item to the questionnaire."""
+def suggested_item_key(survey: Survey) -> str:
+    """The key a new item of the survey gets when none is typed (``q7`` after ``q6``)."""
+    return next_item_key(item.key for item in _items(survey))
+
+
+def add_item(actor: User, survey: Survey, key: str | None, text: str) -> None:
+    """Append an item to the questionnaire; a blank ``key`` gets the next free one."""
     items = _items(survey)
+    key = (key or "").strip() or next_item_key(i.key for i in items)
     _check_key_free(items, key)
     items.append(ItemDef(key, text.strip()))
     _change(actor, survey, items=tuple(items))
@@ -272,10 +337,11 @@ def _index(survey: Survey, item_id: int) -> int:
     raise LookupError(item_id)
 
 
-def update_item(actor: User, survey: Survey, item_id: int, key: str, text: str) -> None:
-    """Change an item's key and text."""
+def update_item(actor: User, survey: Survey, item_id: int, key: str | None, text: str) -> None:
+    """Change an item's key and text (a blank ``key`` keeps the item's key)."""
     items = _items(survey)
     index = _index(survey, item_id)
+    key = (key or "").strip() or items[index].key
     _check_key_free(items, key, except_index=index)
     items[index] = ItemDef(key, text.strip())
     _change(actor, survey, items=tuple(items))

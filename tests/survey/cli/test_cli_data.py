@@ -102,7 +102,7 @@ def test_mint_codes_for_one_branch_and_category_of_a_draft(
     [
         (["pingyi", "--count", "0"], 2, "--count"),
         (["pingyi", "--count", "100001"], 2, "--count"),
-        (["pingyi"], 2, "--count"),
+        (["pingyi"], 1, "Give either --count or --counts FILE."),
         (["nope", "--count", "1"], 1, 'There is no survey called "nope"'),
         (["pingyi", "--count", "1", "--branch", "b99"], 1, 'the code "b99"'),
         (["pingyi", "--count", "1", "--branch", "b03"], 1, "Inactive branches get no codes: b03"),

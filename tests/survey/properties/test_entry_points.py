@@ -124,7 +124,7 @@ def test_minting_codes(entry, runner, admin, make_survey, make_branch, tmp_path)
     else:
         path = f"/manage/surveys/{survey.id}/codes"
         data = {"branch": branch.id, "category": survey.category("member").id, "count": 3}
-        page = post_form(admin, path, data, path).get_data(as_text=True)
+        page = post_form(admin, path, data, path, follow_redirects=True).get_data(as_text=True)
         codes = re.findall(r"[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}", hidden(page, "codes"))
     assert len(set(codes)) == 3
     stored = db.session.scalar(select(func.count(AccessCode.id)))

@@ -48,6 +48,7 @@ def _mint(
             "count": str(count),
             "reason": reason,
         },
+        follow_redirects=True,
     )
 
 
@@ -76,7 +77,8 @@ def test_mint_for_all_active_branches_prints_one_qr_per_code(admin, setup):
     # The codes are in the text of the slips and in the hidden field: never in a link or action.
     for attribute in re.findall(r'(?:href|action|src)="([^"]*)"', page):
         assert not CODE.search(attribute)
-    assert "Once you leave this page the codes cannot be shown again." in html.unescape(page)
+    assert "once you go back to the batches the codes cannot be shown again." in html.unescape(page)
+    assert [r.status_code for r in response.history] == [303]
     entries = db.session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "codes.mint"))
     assert all("count=3" in detail for detail in entries)
 

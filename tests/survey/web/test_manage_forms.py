@@ -49,7 +49,6 @@ def _post(client, path: str, data: dict, **kwargs):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"slug": "", "title": "活動"}, "slug", "Please enter a short name."),
         ({"slug": "Bad Slug", "title": "活動"}, "slug", 'Use lower-case letters, digits, "_"'),
         ({"slug": "x" * 65, "title": "活動"}, "slug", "At most 64 characters."),
         ({"slug": "xjx2", "title": ""}, "title", "Please enter a title."),
@@ -161,7 +160,6 @@ def test_settings_are_saved_and_audited(admin, draft_survey):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"key": "", "text": "新問題"}, "key", "Please enter a key."),
         ({"key": "bad key", "text": "新問題"}, "key", 'Use letters, digits, "_", "." or "-"'),
         ({"key": "q1", "text": "新問題"}, "key", "Another item already uses this key."),
         ({"key": "Q1", "text": "新問題"}, "key", "Another item already uses this key."),
@@ -401,7 +399,7 @@ def test_import_preview_shows_changes_and_a_forged_payload_is_refused(admin, mak
         ({"count": "0"}, "count", "Between 1 and 1000."),
         ({"count": "1001"}, "count", "Between 1 and 1000."),
         ({"count": ""}, "count", "Please enter how many codes to mint."),
-        ({"branch": "999"}, "branch", "Please choose an active branch."),
+        ({"branch": "999"}, "branch", "Please choose one of the campaign's active branches."),
         ({"category": "999"}, "category", "Please choose a respondent category."),
     ],
 )
@@ -430,7 +428,7 @@ def test_inactive_branch_gets_no_codes(admin, draft_survey, make_branch):
         {"branch": str(old.id), "category": str(draft_survey.categories[0].id), "count": "5"},
     )
     assert response.status_code == 422
-    assert "Please choose an active branch." in field_error(page, "branch")
+    assert "Please choose one of the campaign's active branches." in field_error(page, "branch")
     assert snapshot() == before
 
 

@@ -262,6 +262,7 @@ def test_test_mode_then_go_live(admin, make_survey, make_branch, mint):
             "category": str(survey.categories[0].id),
             "count": "2",
         },
+        follow_redirects=True,
     )
     assert response.status_code == 200
     test_batch = db.session.scalar(select(CodeBatch).where(CodeBatch.is_test.is_(True)))
