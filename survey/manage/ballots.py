@@ -16,7 +16,14 @@ from survey.models import BallotDraft, SurveyState
 from survey.refusals import BadRequest, NotFound, Refusal
 from survey.services import ballot_drafts
 from survey.services.imports import Rejected
-from survey.services.paper_ballots import COMMENT_COLUMN, ballot_columns, read_ballots
+from survey.services.lookup import survey_branches
+from survey.services.paper_ballots import (
+    COMMENT_COLUMN,
+    ballot_columns,
+    read_ballots,
+    record_handouts,
+)
+from survey.services.turnout import cell_counts
 
 
 def _draft(draft_id: int) -> BallotDraft:
@@ -311,3 +318,47 @@ def upload_ballots():
         problems=problems,
         columns=", ".join(columns),
     ), 422 if problems or form.errors else 200
+
+
+def _handout_cells(survey) -> tuple[list, list[views.HandoutRow]]:
+    """The handout grid's categories and rows, with what is recorded and returned so far."""
+    cells = cell_counts(survey)
+    return views.handout_rows(survey, survey_branches(survey), cells)
+
+
+@bp.route("/surveys/<int:survey_id>/ballots/handouts", methods=["GET", "POST"])
+def edit_handouts():
+    """Paper forms handed out per branch and category: the paper side of the turnout."""
+    survey = current_survey()
+    form = f.ActionForm()
+    categories, rows = _handout_cells(survey)
+    status, errors = 200, {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            raise BadRequest(_("The request could not be understood."))
+        counts, errors = views.read_handouts(request.form, rows, categories)
+        if not errors:
+            try:
+                total = record_handouts(g.user, survey, counts)
+            except Refusal as refused:
+                errors = {"": refused.message}
+            else:
+                flash(
+                    ngettext(
+                        "Saved: %(num)d paper form handed out in all.",
+                        "Saved: %(num)d paper forms handed out in all.",
+                        total,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("manage.show_turnout", survey_id=survey.id))
+        status = 422
+    return _page(
+        "manage/handouts.html",
+        survey=survey,
+        form=form,
+        categories=categories,
+        rows=rows,
+        submitted=request.form if errors else {},
+        errors=errors,
+    ), status

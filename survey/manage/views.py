@@ -204,3 +204,57 @@ def disagreement_rows(
             )
         )
     return rows
+
+
+# ---- paper forms handed out -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandoutCell:
+    """One branch and category of the handout grid: its input's name and the figures so far."""
+
+    name: str
+    handed_out: int
+    returned: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandoutRow:
+    """One branch of the handout grid."""
+
+    branch: Branch
+    cells: list[HandoutCell]
+
+
+def handout_rows(survey: Survey, branches: Sequence[Branch], counts: dict) -> tuple[list, list]:
+    """The survey's categories and a row per branch, from the turnout's cell counts."""
+    rows = []
+    for branch in branches:
+        cells = []
+        for category in survey.categories:
+            found = counts.get((branch.id, category.id))
+            cells.append(
+                HandoutCell(
+                    name=f"h-{branch.id}-{category.id}",
+                    handed_out=found.paper_handed_out if found else 0,
+                    returned=found.paper_ballots if found else 0,
+                )
+            )
+        rows.append(HandoutRow(branch, cells))
+    return list(survey.categories), rows
+
+
+def read_handouts(data, rows: list[HandoutRow], categories: list) -> tuple[dict, dict[str, str]]:
+    """The counts typed in the handout grid, (branch id, category id) → count, and a message per
+    input that is not a whole number (a blank input means 0)."""
+    counts, errors = {}, {}
+    for row in rows:
+        for category, cell in zip(categories, row.cells, strict=True):
+            text = (data.get(cell.name) or "").strip()
+            if not text:
+                counts[(row.branch.id, category.id)] = 0
+            elif text.isdigit() and text.isascii():
+                counts[(row.branch.id, category.id)] = int(text)
+            else:
+                errors[cell.name] = _("Enter a whole number of forms (or leave it blank).")
+    return counts, errors

@@ -12,11 +12,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.db import db
-from survey.models import Branch, RespondentCategory, Source, Survey, SurveyState
-from survey.services import ballot_box
+from survey.models import (
+    Branch,
+    PaperHandout,
+    RespondentCategory,
+    Source,
+    Survey,
+    SurveyState,
+    User,
+)
+from survey.refusals import Invalid
+from survey.services import audit, ballot_box
 from survey.services.imports import Problem, Row, Table, folded, read_table
 from survey.services.responses import resolve_answers
 
@@ -186,3 +195,43 @@ def record_paper_ballots(survey: Survey, ballots: Iterable[Ballot]) -> None:
             for b in ballots
         ),
     )
+
+
+#: Most paper forms one branch and category may be recorded as handed out.
+MAX_HANDOUT = 100_000
+
+
+def record_handouts(actor: User | None, survey: Survey, counts: dict[tuple[int, int], int]) -> int:
+    """Record how many paper forms were handed out per (branch id, category id); 0 clears a
+    cell. Cells not given keep their figure. Returns the survey's total afterwards; audited.
+
+    Turnout reads these as the paper side of "how many were asked"
+    (:mod:`survey.services.turnout`).
+    """
+    categories = {c.id for c in survey.categories}
+    branches = set(db.session.scalars(select(Branch.id)))
+    for (branch_id, category_id), count in counts.items():
+        if branch_id not in branches or category_id not in categories:
+            raise Invalid(_("Paper forms can only be recorded for a branch and a category."))
+        if not 0 <= count <= MAX_HANDOUT:
+            raise Invalid(
+                _("Enter a number of paper forms from 0 to %(n)d.", n=MAX_HANDOUT), field="counts"
+            )
+    with db.transaction() as session:
+        for (branch_id, category_id), count in counts.items():
+            row = session.get(PaperHandout, (survey.id, branch_id, category_id))
+            if count == 0 and row is not None:
+                session.delete(row)
+            elif count and row is None:
+                session.add(PaperHandout(survey_id=survey.id, branch_id=branch_id,
+                                         category_id=category_id, count=count))  # fmt: skip
+            elif count:
+                row.count = count
+        session.flush()
+        total = session.scalar(
+            select(func.coalesce(func.sum(PaperHandout.count), 0)).where(
+                PaperHandout.survey_id == survey.id
+            )
+        )
+        audit.record("paper.handout", f"survey={survey.slug} forms={total}", user=actor)
+    return int(total)

@@ -1,4 +1,5 @@
-/* Turnout page: refresh the figures from the JSON endpoint every few seconds (counts only).
+/* Turnout page: refresh the figures (per branch, the total and per category) from the JSON
+   endpoint every few seconds (counts only).
    Without JavaScript the page shows the figures of when it was loaded and a Refresh link. */
 (function () {
   "use strict";
@@ -7,7 +8,9 @@
   var url = table.getAttribute("data-source");
   var interval = parseInt(table.getAttribute("data-interval"), 10) || 10000;
   var status = document.getElementById("turnout-status");
-  var fields = ["codes_issued", "codes_used", "paper_ballots", "responses", "waiting", "turnout"];
+  var fields = ["codes_issued", "codes_used", "paper_handed_out", "paper_ballots", "responses",
+                "waiting", "turnout"];
+  var byCategory = document.getElementById("turnout-categories");
 
   function cell(text, className, tag) {
     var element = document.createElement(tag || "td");
@@ -52,6 +55,12 @@
     }
     var total = table.tFoot && table.tFoot.querySelector("tr");
     if (total) { fill(total, display.total); }
+    if (byCategory && display.total.categories) {
+      display.total.categories.forEach(function (data) {
+        var row = byCategory.querySelector('tr[data-category="' + data.key + '"]');
+        if (row) { fill(row, data); }
+      });
+    }
   }
 
   function refresh() {

@@ -376,3 +376,35 @@ def test_batches_are_numbered_per_survey_and_numbers_are_never_reused(admin, cle
     ).all()
     assert "survey=pingyi batch=3 origin=grid ballots=1" in details  # the commit of batch 3
     assert all("draft=" not in detail for detail in details)
+
+
+def test_the_office_records_paper_forms_handed_out(admin, survey):
+    from survey.models import PaperHandout
+
+    page = admin.get(f"/manage/surveys/{survey.id}/ballots/handouts").get_data(as_text=True)
+    b01 = db.session.scalar(select(Branch).where(Branch.code == "b01"))
+    member = survey.category("member")
+    name = f"h-{b01.id}-{member.id}"
+    assert f'name="{name}"' in page
+    csrf = token(admin, f"/manage/surveys/{survey.id}/ballots/handouts")
+    before = snapshot()
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/handouts", data={"csrf_token": csrf, name: "十"}
+    )
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), name) == (
+        "Enter a whole number of forms (or leave it blank)."
+    )
+    assert snapshot() == before
+    response = admin.post(
+        f"/manage/surveys/{survey.id}/ballots/handouts", data={"csrf_token": csrf, name: "12"}
+    )
+    assert response.headers["Location"].endswith(f"/manage/surveys/{survey.id}/turnout")
+    assert db.session.get(PaperHandout, (survey.id, b01.id, member.id)).count == 12
+    turnout = admin.get(f"/manage/surveys/{survey.id}/turnout")
+    page = turnout.get_data(as_text=True)
+    assert '<td class="num" data-field="paper_handed_out">12</td>' in page
+    assert 'data-category="member"' in page
+    counts = admin.get(f"/manage/surveys/{survey.id}/turnout.json").get_json()
+    assert counts["counts"]["total"]["paper_handed_out"] == 12
+    assert counts["display"]["total"]["categories"][0]["paper_handed_out"] == "12"

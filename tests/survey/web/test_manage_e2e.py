@@ -20,6 +20,7 @@ from survey.models import (
     Branch,
     Campaign,
     Response,
+    Role,
     Source,
     Survey,
     SurveyState,
@@ -104,6 +105,7 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     response = web.post(
         f"/manage/surveys/{survey.id}/codes",
         data={"csrf_token": csrf, "branch": b01.id, "category": member.id, "count": 12},
+        follow_redirects=True,
     )
     slips = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -175,19 +177,24 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
     assert received() == 3  # the three web answers; nothing from paper yet
     second = [list(b[2]) for b in ballots]
     second[6][2] = "poor"
-    response = web.post(
+    # A clerk (data entry) keys the batch a second time and settles it: never its first keyer.
+    clerk = isolated_client(app)
+    sign_in_as(clerk, make_user("clerk", Role.DATA_ENTRY))
+    clerk_csrf = token(clerk, f"/manage/surveys/{survey.id}/ballots/key")
+    keyed = [(b[0], b[1], a) for b, a in zip(ballots, second, strict=True)]
+    response = clerk.post(
         f"/manage/surveys/{survey.id}/ballots/{draft.id}/verify",
-        data=_grid(survey, [(b[0], b[1], a) for b, a in zip(ballots, second, strict=True)], csrf),
+        data=_grid(survey, keyed, clerk_csrf),
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/ballots/{draft.id}/resolve")
-    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    page = clerk.get(response.headers["Location"]).get_data(as_text=True)
     assert page.count('class="disagreement"') == 1
     assert "3. 撰寫黨性材料是否結合實際" in page  # the item of the disagreeing cell
     assert received() == 3
-    response = web.post(
+    response = clerk.post(
         f"/manage/surveys/{survey.id}/ballots/{draft.id}/resolve",
-        data={"csrf_token": csrf, "d-7-q3": "average"},  # the paper says 一般
+        data={"csrf_token": clerk_csrf, "d-7-q3": "average"},  # the paper says 一般
     )
     assert response.status_code == 302
     assert received() == 13
@@ -227,8 +234,10 @@ def test_a_stage_from_setup_to_close(app, web, make_user):
         "codes.mint",
         "survey.open",
         "ballots.draft",
-        "ballots.verify",
-        "ballots.commit",
         "survey.close",
     ):
         assert expected in actions
+    by_clerk = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.username == "clerk").order_by(AuditEntry.id)
+    ).all()
+    assert by_clerk == ["ballots.verify", "ballots.commit"]
