@@ -100,6 +100,7 @@ def list_opinions(slug: str):
         import_form=f.ImportOpinionsForm(),
         action_form=f.TagForm(),
         waiting=public.waiting_feedback(campaign),
+        addressed=opinions.addressed_by(campaign),
         closed_surveys=[s for s in campaign.surveys if s.state == "closed"],
         is_admin=g.user.role is Role.ADMIN,
     ), status

@@ -22,13 +22,16 @@ from survey.models import (
     Branch,
     Campaign,
     Comment,
+    Measure,
     Opinion,
     OpinionSource,
+    Plan,
     Survey,
     SurveyState,
     Theme,
     User,
 )
+from survey.models.rectify import measure_opinion
 from survey.refusals import Conflict, Invalid
 from survey.services import audit
 from survey.services.imports import Problem, Rejected, Table, folded
@@ -181,6 +184,21 @@ def live_opinions(campaign: Campaign, branch_id: int | None = None) -> list[Opin
     if branch_id is not None:
         query = query.where(Opinion.branch_id == branch_id)
     return list(db.session.scalars(query.order_by(Opinion.id.desc())))
+
+
+def addressed_by(campaign: Campaign) -> dict[int, list[Measure]]:
+    """Opinion id → the measures that answer it (an opinion with none is not addressed yet)."""
+    rows = db.session.execute(
+        select(measure_opinion.c.opinion_id, Measure)
+        .join(Measure, Measure.id == measure_opinion.c.measure_id)
+        .join(Plan, Plan.id == Measure.plan_id)
+        .where(Plan.campaign_id == campaign.id)
+        .order_by(Plan.id, Measure.position)
+    ).all()
+    found: dict[int, list[Measure]] = {}
+    for opinion_id, measure in rows:
+        found.setdefault(opinion_id, []).append(measure)
+    return found
 
 
 # ---- imports ---------------------------------------------------------------------------------
@@ -346,6 +364,8 @@ class OpinionSummary:
     by_branch: list[tuple[Branch | None, int, int]]
     by_source: list[tuple[OpinionSource, int, int]]
     untagged: int
+    #: Opinions answered by at least one measure.
+    addressed: int
 
 
 def summary(campaign: Campaign) -> OpinionSummary:
@@ -370,6 +390,7 @@ def summary(campaign: Campaign) -> OpinionSummary:
         ),
         by_source=[(s, *sources[s]) for s in OpinionSource if s in sources],
         untagged=sum(1 for o in opinions if not o.themes),
+        addressed=len(addressed_by(campaign).keys() & {o.id for o in opinions}),
     )
 
 

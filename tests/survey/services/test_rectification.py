@@ -146,6 +146,15 @@ def test_a_plan_is_drafted_discussed_and_filed_by_a_supervisor(campaign, make_us
         plans.create_plan(admin, campaign, campaign.branches[0], "again")
 
 
+def test_an_opinion_answered_by_a_measure_counts_as_addressed(campaign):
+    answered = opinions.add_opinion(None, campaign, "辦事拖拉", OpinionSource.FORUM)
+    opinions.add_opinion(None, campaign, "食堂太貴", OpinionSource.OPINION_BOX)
+    plan = plans.create_plan(None, campaign, None, "委員會整改方案")
+    measure = plans.add_measure(None, plan, _measure(opinion_ids=(answered.id,)))
+    assert opinions.addressed_by(campaign) == {answered.id: [measure]}
+    assert opinions.summary(campaign).addressed == 1
+
+
 def test_a_measure_needs_its_three_answers_and_a_deadline_when_classed_so(campaign):
     plan = plans.create_plan(None, campaign, None, "委員會整改方案")
     with pytest.raises(Invalid) as refused:
