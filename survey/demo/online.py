@@ -6,8 +6,8 @@ submit_with_code`: each answer is sealed in the ballot box and counted in mixed 
 closing the stage (:func:`survey.services.lifecycle.change_state`) counts the rest, exactly as
 for people on their phones. The answers are drawn from a seeded generator, so every install
 shows the same comparison: most branches a little better than at the evaluation, the weak
-branch of the evaluation clearly better, one branch too small to show and one that never
-answered.
+branch of the evaluation clearly better, one branch too small to show (so the smallest other
+branch is hidden with it) and one that never answered.
 """
 
 from __future__ import annotations

@@ -165,3 +165,33 @@ def test_csv_and_xlsx_hold_the_page_rows_and_the_left_out_branches(stages):
     assert b01[6] == pytest.approx(0.5) and b01[8] == pytest.approx(0.95)
     assert pairs[2][:4] == ("第2題（改寫）", "第2題", "same key", "yes")
     assert {r[0] for r in left_out[1:]} == {"b02", "b03", "b04"}
+
+
+def test_the_demo_comparison_shows_changes_out_of_the_box(app):
+    """``load-demo`` leaves a closed satisfaction stage answered online with codes for every
+    branch, so comparing it with the evaluation shows changes, worded-differently pairs and the
+    branches left out, with their reasons."""
+    from survey.demo import EVALUATION, STAGE, load_demo
+    from survey.models import AccessCode, Survey
+
+    assert load_demo() is not None
+    before = db.session.scalar(select(Survey).where(Survey.slug == EVALUATION))
+    after = db.session.scalar(select(Survey).where(Survey.slug == STAGE))
+    assert after.state is SurveyState.CLOSED
+    coded = set(
+        db.session.scalars(select(AccessCode.branch_id).where(AccessCode.survey_id == after.id))
+    )
+    assert len(coded) == 21, "codes for every branch"
+    view = stage_comparison(before, after)
+    assert len(view.pairs) == 6
+    assert [p.wording_differs for p in view.pairs] == [True] * 5 + [False]
+    compared = {c.code for c in view.changes if c.code}
+    assert len(compared) == 18
+    reasons = {b.code: b.reason for b in view.left_out}
+    # b16 (3 answers) is hidden in the stage, so b04, its smallest other branch, is hidden too.
+    assert set(reasons) == {"b04", "b16", "b21"}
+    assert "together with smaller branches" in reasons["b04"]
+    assert reasons["b21"].startswith("hidden in 分析評議階段測評表")
+    assert "no responses in 整改提高階段羣眾滿意度測評表" in reasons["b21"]
+    overall = [c for c in view.changes if c.code is None]
+    assert len(overall) == 6 and any(c.change.change == "higher" for c in overall)
