@@ -8,11 +8,12 @@ refusal into an answer.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from survey.auth.access import home_endpoint
 from survey.refusals import Refusal
 
 
@@ -31,12 +32,37 @@ def _messages() -> dict[int, str]:
     }
 
 
+def _titles() -> dict[int, str]:
+    """What each status means, in words, for the heading of a page that has no title of its own."""
+    return {
+        400: _("The request could not be read"),
+        401: _("Please sign in"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("Not possible here"),
+        409: _("Not possible now"),
+        413: _("The upload is too large"),
+        422: _("Please check what was sent"),
+        429: _("Please wait a moment"),
+        500: _("Something went wrong"),
+    }
+
+
 def render_error(status: int, message: str | None = None, title: str | None = None):
-    """A refusal page (or JSON for the API) with ``status`` and a message for the visitor."""
+    """A refusal page (or JSON for the API) with ``status`` and a message for the visitor.
+
+    The page leads with words (a heading and the message, also the window's title); the status
+    number comes last, small, for whoever reports the problem.
+    """
     message = message or _messages().get(status, _("The request could not be completed."))
     if request.path.startswith("/api/"):
         return jsonify({"error": message, "status": status}), status
-    return render_template("errors/error.html", status=status, message=message, title=title), status
+    title = title or _titles().get(status) or _("We could not do that")
+    home = home_endpoint(g.user) if g.get("user") is not None else "respond.show_start"
+    page = render_template(
+        "errors/error.html", status=status, message=message, title=title, home=home
+    )
+    return page, status
 
 
 def _http_error(error: HTTPException):
