@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.demo.online import answer_online, mint_stage_codes
+from survey.demo.rectify import add_rectification
 from survey.models import Action, Answer, Branch, Campaign, Comment, Response, Source, Survey
 from survey.services import audit
 from survey.services.branches import apply_branch_plan, plan_branches
@@ -105,6 +106,7 @@ def load_demo(seed: int = 2005) -> DemoResult | None:
         _batch, codes = mint_batch(satisfaction, branch, category, PRINTED_CODES)
         audit.record("demo.load", f"campaign={CAMPAIGN} ballots={ballots}")
     answered = answer_online(stage, stage_codes, rng)
+    add_rectification(evaluation.campaign, evaluation)
     summary = _(
         "Demo loaded: 21 branches; %(evaluation)s closed with %(ballots)d paper ballots; "
         "%(stage)s closed with %(answered)d answers given online with codes; "

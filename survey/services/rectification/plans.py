@@ -293,6 +293,9 @@ def evaluation_survey(campaign: Campaign) -> Survey | None:
 
 
 def final_test(campaign: Campaign) -> Survey | None:
-    """The campaign's final satisfaction test: its last satisfaction survey."""
+    """The satisfaction test that measures the effect: the campaign's last closed satisfaction
+    survey, or while none is closed its last satisfaction survey (the effect then waits for it
+    to close). A later test, once closed, takes over: it is the more recent measurement."""
     found = [s for s in campaign.surveys if s.kind is SurveyKind.SATISFACTION]
-    return found[-1] if found else None
+    closed = [s for s in found if s.state is SurveyState.CLOSED]
+    return (closed or found or [None])[-1]

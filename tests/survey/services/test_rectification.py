@@ -293,3 +293,32 @@ def test_a_hidden_branch_has_no_effect_figures(campaign, make_survey, make_user)
     assert [(e.comparison, e.verdict) for e in measure_effect.items] == [
         (None, effect.NOT_MEASURED)
     ]
+
+
+def test_the_demo_shows_the_whole_loop(app):
+    """``load-demo`` leaves opinions with themes (one merged), filed plans and one waiting,
+    measures in every state with one overdue, the public page on, and an effect report read
+    from the closed satisfaction stage in which the weak branch's targeted items improved."""
+    from survey.demo import CAMPAIGN, load_demo
+    from survey.services.lookup import find_campaign
+
+    assert load_demo() is not None
+    campaign = find_campaign(CAMPAIGN)
+    summary = opinions.summary(campaign)
+    assert summary.by_theme and summary.addressed >= 5
+    assert any(o.merged_into_id for o in db.session.scalars(select(Opinion)))
+    states = {p.branch.code if p.branch else None: p.state for p in plans.plans_of(campaign)}
+    assert states == {
+        None: PlanState.FILED,
+        "b08": PlanState.FILED,
+        "b01": PlanState.FILED,
+        "b03": PlanState.DISCUSSED,
+    }
+    statuses = {m.status for p in plans.plans_of(campaign) for m in p.measures}
+    assert statuses == set(MeasureStatus)
+    assert len(plans.overdue_measures(campaign)) == 1
+    assert public.public_plans(public.public_campaign(CAMPAIGN))
+    result = effect.effect_report(campaign)
+    assert result.ready
+    b08 = next(e for p, es in result.plans if p.branch and p.branch.code == "b08" for e in es)
+    assert {i.verdict for i in b08.items} == {effect.IMPROVED}
