@@ -182,3 +182,31 @@ def test_admin_survey_pages(open_context, live_server):
     check(page, "the slips page")
     session.watch.check()
     check.assert_clean()
+
+
+def test_rectification_pages(open_context, live_server):
+    """The office's rectification pages (on the demo campaign's plans and opinions) and the
+    public page on a phone."""
+    require_axe()
+    check = Audit()
+    session = open_context(**DESKTOP)
+    page = session.new_page()
+    sign_in(page, ADMIN)
+    for url, what in (
+        (f"/rectify/{CAMPAIGN}", "the rectification overview"),
+        (f"/rectify/{CAMPAIGN}/opinions", "the opinion list"),
+        (f"/rectify/{CAMPAIGN}/summary", "the opinion summary"),
+        (f"/rectify/{CAMPAIGN}/effect", "the effect report"),
+    ):
+        page.goto(url)
+        check(page, what)
+    page.goto(f"/rectify/{CAMPAIGN}")
+    page.locator("table.data tbody a").first.click()
+    expect(page.locator("table.measures")).to_be_visible()
+    check(page, "a plan with its measures")
+    session.watch.check()
+    phone = open_context(**PHONE).new_page()
+    phone.goto(f"/plans/{CAMPAIGN}")
+    expect(phone.locator("table.measures").first).to_be_visible()
+    check(phone, "the public page of plans")
+    check.assert_clean()
