@@ -209,7 +209,8 @@ def _give_codes(table: Table) -> None:
     """A names-only list: each row gets the code of the branch of that name, or a new one
     (``b01``, ``b02`` … after the highest such code), so importing it twice adds nothing."""
     by_name = _existing_by_name()
-    taken = set(db.session.scalars(select(Branch.code)))
+    named = dict(db.session.execute(select(Branch.code, Branch.name)).all())
+    taken = set(named)
     numbers = [int(m.group(1)) for c in taken if (m := GENERATED_CODE.fullmatch(c))]
     next_number = max(numbers, default=0) + 1
     width = max(2, len(str(next_number + len(table.rows))))
@@ -226,6 +227,8 @@ def _give_codes(table: Table) -> None:
             taken.add(code)
         given[name] = code
         row.cells["code"] = code
+        if code in named:  # the same name in the other script is the same branch, unchanged
+            row.cells["name"] = named[code]
     table.header = ["code", *table.header]
 
 
