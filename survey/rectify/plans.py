@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 
 from survey.manage.base import save_form
-from survey.models import Measure, MeasureStatus, Plan, ProblemClass
+from survey.models import Measure, MeasureStatus, Plan, PlanState, ProblemClass
 from survey.rectify import bp
 from survey.rectify import forms as f
 from survey.rectify.opinions import branch_choices, chosen_branch, office_admin
@@ -23,17 +23,17 @@ def _posted(form) -> None:
         raise BadRequest(_("The form has expired. Please try again."))
 
 
-@bp.get("/rectify/<slug>")
-def show_overview(slug: str):
-    """The campaign's rectification: plans and their state, overdue measures, the public page."""
-    campaign = find_campaign(slug)
+def _plan_form(campaign) -> f.PlanForm:
     form = f.PlanForm()
     form.branch.choices = branch_choices(campaign, _("The whole committee"))
-    found = plans.plans_of(campaign)
+    return form
+
+
+def _overview(campaign, form: f.PlanForm, status: int = 200):
     return render_template(
         "rectify/overview.html",
         campaign=campaign,
-        plans=found,
+        plans=plans.plans_of(campaign),
         form=form,
         overdue=plans.overdue_measures(campaign),
         summary=opinions.summary(campaign),
@@ -41,16 +41,23 @@ def show_overview(slug: str):
         labels=plans.PLAN_STATE_LABELS,
         is_admin=g.user.role.value == "admin",
         waiting=public.waiting_feedback(campaign),
-    )
+    ), status
+
+
+@bp.get("/rectify/<slug>")
+def show_overview(slug: str):
+    """The campaign's rectification: plans and their state, overdue measures, the public page."""
+    campaign = find_campaign(slug)
+    return _overview(campaign, _plan_form(campaign))
 
 
 @bp.post("/rectify/<slug>/plans")
 def create_plan(slug: str):
+    """A new draft plan; the overview again with the form's errors (422) when refused."""
     office_admin()
     campaign = find_campaign(slug)
-    form = f.PlanForm()
-    form.branch.choices = branch_choices(campaign, _("The whole committee"))
-    done, _status = save_form(
+    form = _plan_form(campaign)
+    done, status = save_form(
         form,
         lambda: plans.create_plan(
             g.user, campaign, chosen_branch(campaign, form.branch.data), form.title.data
@@ -58,10 +65,7 @@ def create_plan(slug: str):
         _("Plan created."),
         lambda plan: url_for("rectify.show_plan", plan_id=plan.id),
     )
-    if done:
-        return done
-    flash(" ".join(m for ms in form.errors.values() for m in ms) or _("Check the form."), "error")
-    return redirect(url_for("rectify.show_overview", slug=slug))
+    return done or _overview(campaign, form, status if status != 200 else 422)
 
 
 def _measure_form(plan: Plan, measure: Measure | None = None) -> f.MeasureForm:
@@ -94,6 +98,20 @@ def _measure_input(form: f.MeasureForm) -> plans.MeasureInput:
     )
 
 
+def _plan_page(plan: Plan, form, discuss_form, status: int = 200):
+    return render_template(
+        "rectify/plan.html",
+        plan=plan,
+        form=form,
+        discuss_form=discuss_form,
+        action_form=f.TagForm(),
+        proposed=effect.proposed_items(plan) if plan.state is not PlanState.FILED else [],
+        labels=plans,
+        is_overdue=plans.is_overdue,
+        role=g.user.role.value,
+    ), status
+
+
 @bp.route("/rectify/plans/<int:plan_id>", methods=["GET", "POST"])
 def show_plan(plan_id: int):
     """A plan: its measures with their progress; add a measure; discuss, file or return it."""
@@ -110,17 +128,7 @@ def show_plan(plan_id: int):
         )
         if done:
             return done
-    return render_template(
-        "rectify/plan.html",
-        plan=plan,
-        form=form,
-        discuss_form=f.DiscussForm(),
-        action_form=f.TagForm(),
-        proposed=effect.proposed_items(plan),
-        labels=plans,
-        is_overdue=plans.is_overdue,
-        role=g.user.role.value,
-    ), status
+    return _plan_page(plan, form, f.DiscussForm(formdata=None), status)
 
 
 @bp.route("/rectify/measures/<int:measure_id>", methods=["GET", "POST"])
@@ -176,19 +184,19 @@ def record_progress(measure_id: int):
 
 @bp.post("/rectify/plans/<int:plan_id>/discuss")
 def discuss_plan(plan_id: int):
+    """Record the members' meeting; the plan page again with the errors (4xx) when refused."""
     office_admin()
     plan = get_row(Plan, plan_id)
     form = f.DiscussForm()
-    done, _status = save_form(
+    done, status = save_form(
         form,
         lambda: plans.discuss_plan(g.user, plan, form.meeting.data),
         _("The plan is marked as discussed by the members' meeting."),
         url_for("rectify.show_plan", plan_id=plan.id),
     )
-    if done:
-        return done
-    flash(" ".join(m for ms in form.errors.values() for m in ms) or _("Check the form."), "error")
-    return redirect(url_for("rectify.show_plan", plan_id=plan.id))
+    measure_form = _measure_form(plan)
+    measure_form.process(formdata=None)
+    return done or _plan_page(plan, measure_form, form, status if status != 200 else 422)
 
 
 @bp.post("/rectify/plans/<int:plan_id>/<any(file, return):step>")

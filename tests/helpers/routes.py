@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask import Flask
 from sqlalchemy import select
@@ -53,6 +54,9 @@ class World:
     token_id: int
     batch_id: int
     draft_id: int | None
+    plan_id: int  #: a filed plan of ``branch`` with one measure, on a public page
+    measure_id: int
+    opinion_id: int
     codes: list[str] = field(default_factory=list)
     users: dict[str, User] = field(default_factory=dict)
 
@@ -73,6 +77,9 @@ class World:
             "item_id": self.survey.items[0].id,
             "user_id": self.viewer.id,
             "token_id": self.token_id,
+            "plan_id": self.plan_id,
+            "measure_id": self.measure_id,
+            "opinion_id": self.opinion_id,
             "survey_slug": self.link_survey.slug,
             "branch_code": self.branch.code,
             "filename": "css/app.css",
@@ -82,7 +89,7 @@ class World:
                 raise LookupError(f"the world has no value for {name!r} of {rule.rule}")
             return [simple[name]]
         if name == "slug":
-            if segment == "campaigns":
+            if segment in ("campaigns", "rectify", "plans"):
                 return [self.campaign.slug]
             if segment == "surveys":
                 return [self.results_survey.slug]
@@ -161,6 +168,7 @@ def seed_world(
     draft_id = _make_draft(admin, survey, branch)
     db.session.commit()
     campaign = survey.campaign
+    plan, opinion = _make_plan(campaign, branch, results_survey)
     return World(
         campaign=campaign,
         survey=survey,
@@ -174,6 +182,9 @@ def seed_world(
         token_id=token.token.id,
         batch_id=batch,
         draft_id=draft_id,
+        plan_id=plan.id,
+        measure_id=plan.measures[0].id,
+        opinion_id=opinion.id,
         codes=codes,
         users={"admin": admin, "supervisor": supervisor, "viewer": viewer},
     )
@@ -195,3 +206,24 @@ def _make_draft(actor: User, survey: Survey, branch: Branch) -> int | None:
         for n in range(2)
     ]
     return create_draft(actor, survey, rows, GRID, GRID).id
+
+
+def _make_plan(campaign: Campaign, branch: Branch, evaluation: Survey):
+    """An opinion and a filed plan answering it, on the campaign's public page."""
+    from survey.models import OpinionSource, ProblemClass
+    from survey.services.rectification import opinions, plans, public
+
+    opinion = opinions.add_opinion(None, campaign, "辦事拖拉", OpinionSource.FORUM, branch)
+    plan = plans.create_plan(None, campaign, branch, "整改方案")
+    plans.add_measure(
+        None,
+        plan,
+        plans.MeasureInput(
+            "問題", "辦法", "效果", ProblemClass.IMMEDIATE, "辦公室", None,
+            opinion_ids=(opinion.id,), item_ids=(evaluation.items[0].id,),
+        ),
+    )  # fmt: skip
+    plans.discuss_plan(None, plan, date.today())
+    plans.file_plan(None, plan)
+    public.set_public(None, campaign, True)
+    return plan, opinion

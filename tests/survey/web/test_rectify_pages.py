@@ -263,3 +263,25 @@ def test_the_summary_exports_to_xlsx_without_cache(admin, campaign):
     sheet = book.worksheets[0]
     assert [c.value for c in sheet[4]] == ["作風", 1, 4]
     assert sheet.page_setup.orientation == "landscape"
+
+
+def test_refused_plan_steps_answer_4xx_with_the_reason_on_the_page(admin, campaign):
+    page = f"/rectify/{campaign.slug}"
+    answer = _post(admin, f"/rectify/{campaign.slug}/plans", {"branch": "0", "title": ""}, page)
+    assert answer.status_code == 422
+    assert "Give the plan a title." in answer.get_data(as_text=True)
+    _post(admin, f"/rectify/{campaign.slug}/plans", {"branch": "0", "title": "方案"}, page)
+    again = _post(
+        admin, f"/rectify/{campaign.slug}/plans", {"branch": "0", "title": "又一個"}, page
+    )
+    assert again.status_code == 409
+    assert "This campaign already has a plan for it." in again.get_data(as_text=True)
+    plan = db.session.scalars(select(Plan)).one()
+    refused = _post(
+        admin,
+        f"/rectify/plans/{plan.id}/discuss",
+        {"meeting": date.today().isoformat()},
+        page=f"/rectify/plans/{plan.id}",
+    )
+    assert refused.status_code == 409
+    assert "A plan needs at least one measure" in refused.get_data(as_text=True)
