@@ -50,9 +50,22 @@ def points_interval(bounds: tuple[float, float] | None) -> str:
 
 def p_value(p: float) -> str:
     """A p-value as people read it: ``p < 0.001`` or ``p = 0.034``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p_figure(p)}"
+
+
+def p_figure(p: float | None) -> str | None:
+    """A p-value to the precision pages show, without the ``p``: ``<0.001``, ``0.034``,
+    ``0.25`` (spreadsheets and the CSV)."""
+    if p is None:
+        return None
     if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+        return "<0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def percent_figure(rate: float | None) -> float | None:
+    """A rate in percent to the precision :func:`percent` shows (one decimal), as a number."""
+    return None if rate is None else round(100.0 * rate, 1)
 
 
 def interval_heading(confidence: float) -> str:

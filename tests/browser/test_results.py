@@ -90,25 +90,31 @@ def test_supervisor_reads_charts_and_exports(open_context, live_server, tmp_path
     download.save_as(path)
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        summary = [row for row in workbook.worksheets[0].iter_rows(values_only=True)]
-        branches = [row for row in workbook.worksheets[1].iter_rows(values_only=True)]
+        names = workbook.sheetnames
+        summary = [row for row in workbook[names[1]].iter_rows(values_only=True)]
+        # The raw sheet holds every figure at full precision, its second row names the columns.
+        raw = [row for row in workbook[names[-1]].iter_rows(values_only=True)]
     finally:
         workbook.close()
 
     respondents = live_server.translate("Respondents", "en")
     cells = {row[0]: row[1] for row in summary if row and len(row) > 1 and row[0]}
     assert cells[respondents] == report["respondents"]
-    by_item = {row[0]: row for row in summary if row and row[0] in report["overall"]["items"]}
+    keys, records = raw[1], [dict(zip(raw[1], row, strict=False)) for row in raw[2:]]
+    assert keys[:3] == ("level", "branch_code", "branch_name")
+    by_item = {r["item_key"]: r for r in records if r["level"] == "overall"}
     assert set(by_item) == set(report["overall"]["items"])
     for key, overall in report["overall"]["items"].items():
-        assert by_item[key][2] == overall["n"], key
-        assert by_item[key][3] == pytest.approx(overall["favourable_rate"]), key
+        assert by_item[key]["n"] == overall["n"], key
+        assert by_item[key]["favourable_rate"] == pytest.approx(overall["favourable_rate"]), key
     shown = {b["code"]: b for b in report["branches"] if not b["suppressed"]}
-    rows = {row[0]: row for row in branches if row and row[0] in shown}
-    assert set(rows) == set(shown), "the spreadsheet lists other branches than the report"
-    for code, branch in shown.items():
-        assert rows[code][2] == branch["respondents"], code
-        assert rows[code][3] == pytest.approx(branch["composite"]["favourable_rate"]), code
+    rows = {r["branch_code"]: r for r in records if r["level"] == "headline"}
+    assert set(rows) == {c for c, b in shown.items() if b["headline"]}, (
+        "the spreadsheet lists other branches than the report"
+    )
+    for code, row in rows.items():
+        assert row["respondents"] == shown[code]["respondents"], code
+        assert row["favourable_rate"] == pytest.approx(shown[code]["headline"]["rate"]), code
 
     # The language switcher: the same page comes back in Traditional Chinese, charts and all.
     summary = page.locator("#summary-heading")

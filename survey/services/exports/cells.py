@@ -19,6 +19,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Excel refuses longer text in one cell.
 MAX_CELL_TEXT = 32767
 
+#: XlsxWriter's number for A4 paper.
+A4 = 9
+
 
 def safe_cell(value: Any) -> Any:
     """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection)."""
@@ -67,6 +70,20 @@ class Sheet:
         """Write a bold header row."""
         self.write(values, ["header"] * len(values))
 
+    def print_setup(self, title: str, header_rows: int, one_page: bool = False) -> None:
+        """Print as an office prints a report: A4 landscape, one page wide (or one page in
+        all), the first ``header_rows`` rows repeated on every page, the title and the page
+        number in the margins."""
+        sheet = self.sheet
+        sheet.set_landscape()
+        sheet.set_paper(A4)
+        sheet.fit_to_pages(1, 1 if one_page else 0)
+        if header_rows:
+            sheet.repeat_rows(0, header_rows - 1)
+        # "&" starts a code in Excel's header language, and a header holds 255 characters.
+        sheet.set_header("&L" + title[:100].replace("&", "&&"))
+        sheet.set_footer("&R&P / &N")
+
     def widths(self, widths: Sequence[float]) -> None:
         """Set column widths (in characters)."""
         for column, width in enumerate(widths):
@@ -78,7 +95,10 @@ def formats(workbook: xlsxwriter.Workbook) -> dict[str, Any]:
     return {
         "header": workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
         "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "note": workbook.add_format({"italic": True, "font_color": "#555555"}),
+        "label": workbook.add_format({"bold": True}),
         "percent": workbook.add_format({"num_format": "0.0%"}),
+        "one": workbook.add_format({"num_format": "0.0"}),
         "score": workbook.add_format({"num_format": "0.00"}),
         "ratio": workbook.add_format({"num_format": "0.000"}),
         "p": workbook.add_format({"num_format": "0.0000"}),

@@ -1,75 +1,115 @@
-"""The CSV export of a report, for other tools: branches × items in long format.
+"""The CSV export of a report: branches × items in long format, for a reader with a spreadsheet.
 
-One row per item for the survey as a whole and for each listed branch, UTF-8 with a BOM so that
-spreadsheet programs read Chinese; every text cell neutralised (:func:`cells.safe_cell`).
+Headers are in the reader's language (the signed-in user's, or the command line's configured
+one) and figures are rounded as the pages show them: rates in percent to one decimal, p-values
+as ``0.034`` or ``<0.001``, mean scores to two decimals, and the same words for a branch
+against the others and against the target. Full precision stays in the JSON report and the
+xlsx raw sheet. One row per item for the survey and for each listed branch, each branch's
+headline figure first; UTF-8 with a BOM so that spreadsheet programs read Chinese; every text
+cell neutralised (:func:`cells.safe_cell`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from typing import IO, Any
 
-from analytics import Summary, VsRest
-from survey.services.exports import disclosure
+from flask_babel import gettext as _
+
+from survey import display
 from survey.services.exports.cells import safe_cell
-from survey.services.exports.workbook import summary_cells
+from survey.services.exports.figures import HEADLINE, OVERALL, Line, lines
 from survey.services.report import Report
 
-#: Columns of the CSV export, before one count column per option.
-CSV_COLUMNS = (
-    "level",
-    "branch_code",
-    "branch_name",
-    "respondents",
-    "item_key",
-    "item_text",
-    "n",
-    "favourable_rate",
-    "favourable_ci_lo",
-    "favourable_ci_hi",
-    "score_mean",
-    "score_ci_lo",
-    "score_ci_hi",
-    "signal",
-    "p",
-    "p_adjusted",
-    "effect",
-)
+
+def _end(values: tuple[float, float] | None, index: int) -> float | None:
+    return None if values is None else values[index]
 
 
-def _row(level, code, name, respondents, key, text, cell: Summary, vs_rest: VsRest | None):
-    return [
-        level,
-        code,
-        name,
-        respondents,
-        key,
-        text,
-        *summary_cells(cell),
-        *(
-            (None, None, None, None)
-            if vs_rest is None
-            else (vs_rest.signal, vs_rest.p, vs_rest.p_adjusted, vs_rest.effect)
-        ),
-        *cell.counts,
+def _score(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def headers(report: Report) -> list[str]:
+    """The CSV's column names in the reader's language, one count column per option label."""
+    columns = [
+        _("Branch code"),
+        _("Branch"),
+        _("Respondents"),
+        _("Item key"),
+        _("Question"),
+        _("Answers"),
+        _("Favourable rate (%)"),
+        _("Lower limit (%)"),
+        _("Upper limit (%)"),
+        _("Mean score"),
+        _("Score lower limit"),
+        _("Score upper limit"),
+        _("Against the other branches"),
+        _("Adjusted p"),
+        _("Difference from the other branches (points)"),
     ]
+    if report.survey.target is not None:
+        columns.append(
+            _("Against the target of %(target)s", target=display.percent(report.survey.target))
+        )
+    return columns + [option.label for option in report.scale]
 
 
-def _rows(report: Report) -> Iterable[list[Any]]:
-    texts = report.item_texts()
-    respondents = report.analysis.respondents
-    for key, cell in (report.analysis.overall or {}).items():
-        yield _row("overall", "", "", respondents, key, texts.get(key, ""), cell, None)
-    for branch in disclosure.listed_branches(report):
-        result = branch.result
-        for key, cell in result.items.items():
-            text = texts.get(key, "")
-            yield _row(
-                "branch", branch.code, branch.name, result.respondents, key, text, cell,
-                result.vs_rest[key],
-            )  # fmt: skip
+def _headline_row(line: Line, with_target: bool) -> list[Any]:
+    headline = line.headline
+    branch = line.branch
+    row = [
+        branch.code,
+        branch.name,
+        line.respondents,
+        "",
+        display.headline_name(),
+        None,
+        display.percent_figure(headline.rate),
+        display.percent_figure(headline.ci[0]),
+        display.percent_figure(headline.ci[1]),
+        None,
+        None,
+        None,
+        display.group_words(headline.group),
+        display.p_figure(headline.p_adjusted),
+        None,
+    ]
+    if with_target:
+        row.append(display.target_words(headline.versus_target))
+    return row
+
+
+def row(line: Line, report: Report) -> list[Any]:
+    """One CSV row of a figure line, rounded as the pages show it."""
+    with_target = report.survey.target is not None
+    if line.level == HEADLINE:
+        return _headline_row(line, with_target) + [None] * len(report.scale)
+    summary, vs_rest = line.summary, line.vs_rest
+    overall = line.level == OVERALL
+    effect = line.effect
+    values = [
+        "" if overall else line.branch.code,
+        _("All branches") if overall else line.branch.name,
+        line.respondents,
+        line.item.key,
+        line.item.text,
+        summary.n,
+        display.percent_figure(summary.favourable_rate),
+        display.percent_figure(_end(summary.favourable_ci, 0)),
+        display.percent_figure(_end(summary.favourable_ci, 1)),
+        _score(summary.score_mean),
+        _score(_end(summary.score_ci, 0)),
+        _score(_end(summary.score_ci, 1)),
+        None if vs_rest is None else display.verdict_words(vs_rest.verdict),
+        None if vs_rest is None else display.p_figure(vs_rest.p_adjusted),
+        None if effect is None else round(100.0 * effect, 1),
+    ]
+    if with_target:
+        values.append(None)
+    return values + list(summary.counts)
 
 
 def write_csv(report: Report, stream: IO[bytes]) -> None:
@@ -77,10 +117,9 @@ def write_csv(report: Report, stream: IO[bytes]) -> None:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
         writer = csv.writer(text)
-        options = [f"count_{option.key}" for option in report.scale]
-        writer.writerow([safe_cell(c) for c in (*CSV_COLUMNS, *options)])
-        for values in _rows(report):
-            writer.writerow(["" if v is None else safe_cell(v) for v in values])
+        writer.writerow([safe_cell(c) for c in headers(report)])
+        for line in lines(report):
+            writer.writerow(["" if v is None else safe_cell(v) for v in row(line, report)])
         text.flush()
     finally:
         text.detach()

@@ -1,8 +1,12 @@
-"""The xlsx workbook of a report, for people: summary, branches × items, categories, tests,
-the comparison (when asked), comments and raw anonymous responses.
+"""The xlsx workbook of a report, for a leader: the one-page ranking, the summary with the
+survey's facts, branches × items, categories, tests, the comparison (when asked), comments, raw
+anonymous responses, and the raw figures.
 
-XlsxWriter runs in ``constant_memory`` mode and comments and raw responses stream from the
-database (see :mod:`survey.services.exports.disclosure`), so memory stays flat for any survey.
+Every sheet speaks the reader's language (labels, never keys: 比較好, 黨員, 紙質), rounds its
+figures as the pages show them and prints on A4 landscape, one page wide, with its header rows
+on every page; the raw sheet (:mod:`.raw`) keeps full precision and the keys. XlsxWriter runs
+in ``constant_memory`` mode and comments and raw responses stream from the database (see
+:mod:`survey.services.exports.disclosure`), so memory stays flat for any survey.
 """
 
 from __future__ import annotations
@@ -18,23 +22,12 @@ from survey.db import db
 from survey.models import Survey
 from survey.services.exports import disclosure
 from survey.services.exports.cells import Sheet, formats
+from survey.services.exports.leader import facts, ranking_sheet, share, source_labels
+from survey.services.exports.raw import raw_sheet
 from survey.services.report import Report
 
-#: Columns per item on the branches sheet, in this order.
-ITEM_COLUMNS = ("rate", "ci_lo", "ci_hi", "n", "score", "signal", "p_adjusted")
-
-#: Fixed columns before the item columns on the branches sheet.
-BRANCH_COLUMNS = (
-    "code",
-    "name",
-    "respondents",
-    "composite_rate",
-    "composite_score",
-    "weighted_rate",
-    "weighted_lo",
-    "weighted_hi",
-    "rank",
-)
+#: Columns per item on the branches sheet.
+ITEM_WIDTH = 7
 
 #: Number formats of one summary's cells (see :func:`summary_cells`).
 SUMMARY_KINDS = ["int", "percent", "percent", "percent", "score", "score", "score"]
@@ -44,47 +37,30 @@ def _end(values: tuple[float, float] | None, index: int) -> float | None:
     return None if values is None else values[index]
 
 
+def _score(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def summary_cells(summary: Summary) -> list[Any]:
-    """One summary's figures in the column order every sheet and the CSV use."""
+    """One summary's figures in the column order every sheet uses, rounded as pages show them:
+    answers, favourable rate and its limits, mean score and its limits."""
     return [
         summary.n,
-        summary.favourable_rate,
-        _end(summary.favourable_ci, 0),
-        _end(summary.favourable_ci, 1),
-        summary.score_mean,
-        _end(summary.score_ci, 0),
-        _end(summary.score_ci, 1),
+        share(summary.favourable_rate),
+        share(_end(summary.favourable_ci, 0)),
+        share(_end(summary.favourable_ci, 1)),
+        _score(summary.score_mean),
+        _score(_end(summary.score_ci, 0)),
+        _score(_end(summary.score_ci, 1)),
     ]
 
 
-def _facts(report: Report) -> list[tuple[str, Any, str | None]]:
-    """The summary sheet's label, value and format rows."""
-    facts, headline = report.survey, report.headline
-    rows: list[tuple[str, Any, str | None]] = [
-        (_("Survey"), facts.slug, None),
-        (_("Campaign"), facts.campaign, None),
-        (_("Kind"), facts.kind.value, None),
-        (_("State"), facts.state.value, None),
-        (_("Respondents"), report.analysis.respondents, "int"),
-        (_("Favourable rate (mean over items)"), headline.favourable_rate, "percent"),
-        (_("Favourable rate, lower limit"), _end(headline.favourable_ci, 0), "percent"),
-        (_("Favourable rate, upper limit"), _end(headline.favourable_ci, 1), "percent"),
-        (_("Cronbach's alpha"), report.analysis.cronbach_alpha, "ratio"),
-        (_("Smallest group shown (threshold)"), facts.threshold, "int"),
-        (_("Confidence level"), report.confidence, "percent"),
-        (_("Branches hidden (too few respondents)"), report.analysis.suppressed_branches, "int"),
-    ]
-    if report.comparison is not None:
-        rows.append((_("Compared with"), report.comparison.against, None))
-    return rows
-
-
-def _summary_sheet(workbook, styles, report: Report) -> None:
+def _summary_sheet(workbook, styles, report: Report, survey: Survey) -> None:
     sheet = Sheet(workbook, _("Summary"), styles)
-    sheet.widths([34, 14, 12, 12, 12, 12, 12, 12, 12] + [10] * len(report.scale))
+    sheet.widths([34, 30, 12, 12, 12, 12, 12, 12, 12] + [10] * len(report.scale))
     sheet.write([report.survey.title], ["title"])
-    for label, value, kind in _facts(report):
-        sheet.write([label, value], [None, kind])
+    for label, value, kind in facts(report, survey):
+        sheet.write([label, value], ["label", kind])
     sheet.write([])
     sheet.header(
         [
@@ -101,88 +77,113 @@ def _summary_sheet(workbook, styles, report: Report) -> None:
         ]
     )
     sheet.sheet.freeze_panes(sheet.row, 0)
-    texts = report.item_texts()
+    sheet.print_setup(report.survey.title, header_rows=0)
+    sheet.sheet.repeat_rows(sheet.row - 1)
+    overall = report.analysis.overall or {}
     kinds = [None, None, *SUMMARY_KINDS] + ["int"] * len(report.scale)
-    for key, summary in (report.analysis.overall or {}).items():
-        sheet.write([key, texts.get(key, ""), *summary_cells(summary), *summary.counts], kinds)
-
-
-def _branch_headers(sheet: Sheet, report: Report, styles) -> None:
-    """The branches sheet's two header rows: each item's name over its merged columns, then
-    the figures' names."""
-    width, fixed = len(ITEM_COLUMNS), len(BRANCH_COLUMNS)
-    top = [""] * fixed
     for item in report.items:
-        top += [f"{item.key} {item.text}"] + [""] * (width - 1)
+        if item.key in overall:
+            summary = overall[item.key]
+            sheet.write([item.number, item.text, *summary_cells(summary), *summary.counts], kinds)
+
+
+def _branch_headers(sheet: Sheet, report: Report, fixed: list[str], styles) -> None:
+    """The branches sheet's two header rows: each item's number and text over its merged
+    columns, then the figures' names."""
+    top = [""] * len(fixed)
+    for item in report.items:
+        top += [f"{item.number}. {item.text}"] + [""] * (ITEM_WIDTH - 1)
     sheet.header(top)
     for index in range(len(report.items)):
-        first = fixed + index * width
-        sheet.sheet.merge_range(0, first, 0, first + width - 1, top[first], styles["header"])
+        first = len(fixed) + index * ITEM_WIDTH
+        sheet.sheet.merge_range(0, first, 0, first + ITEM_WIDTH - 1, top[first], styles["header"])
     per_item = (
         _("Favourable rate"),
         _("Lower limit"),
         _("Upper limit"),
         _("Answers"),
         _("Mean score"),
-        _("Against the rest"),
+        _("Against the other branches"),
         _("Adjusted p"),
     )
-    sheet.header(
-        [
-            _("Branch code"),
-            _("Branch"),
-            _("Respondents"),
-            _("Composite rate"),
-            _("Composite score"),
-            _("Weighted rate"),
-            _("Weighted lower limit"),
-            _("Weighted upper limit"),
-            _("Rank"),
+    sheet.header(fixed + [label for _item in report.items for label in per_item])
+
+
+def _fixed_columns(report: Report) -> list[str]:
+    """The branches sheet's columns before the items: the branch and its headline figure."""
+    name = display.headline_name()
+    columns = [
+        _("Branch code"),
+        _("Branch"),
+        _("Respondents"),
+        name,
+        _("%(figure)s, lower limit", figure=name),
+        _("%(figure)s, upper limit", figure=name),
+        _("Against the other branches"),
+    ]
+    if report.survey.target is not None:
+        columns.append(
+            _("Against the target of %(target)s", target=display.percent(report.survey.target))
+        )
+    return columns
+
+
+def _headline_cells(report: Report, branch) -> list[Any]:
+    headline = branch.headline
+    values: list[Any] = (
+        [None] * 4
+        if headline is None
+        else [
+            share(headline.rate),
+            share(headline.ci[0]),
+            share(headline.ci[1]),
+            display.group_words(headline.group),
         ]
-        + [label for _item in report.items for label in per_item]
     )
+    if report.survey.target is not None:
+        mark = None if headline is None else headline.versus_target
+        values.append(None if headline is None else display.target_words(mark))
+    return values
 
 
 def _branches_sheet(workbook, styles, report: Report) -> None:
     sheet = Sheet(workbook, _("Branches"), styles)
+    fixed = _fixed_columns(report)
     sheet.widths(
-        [12, 24, 11, 11, 11, 11, 11, 11, 7] + [9] * (len(ITEM_COLUMNS) * len(report.items))
+        [12, 24, 11, 11, 11, 11, 26, 24][: len(fixed)] + [9] * (ITEM_WIDTH * len(report.items))
     )
-    _branch_headers(sheet, report, styles)
+    _branch_headers(sheet, report, fixed, styles)
     sheet.sheet.freeze_panes(2, 2)
-    kinds = [None, None, "int", "percent", "score", "percent", "percent", "percent", "int"]
-    kinds += ["percent", "percent", "percent", "int", "score", None, "p"] * len(report.items)
+    sheet.print_setup(report.survey.title, header_rows=2)
+    kinds = [None, None, "int", "percent", "percent", "percent", None, None][: len(fixed)]
+    kinds += ["percent", "percent", "percent", "int", "score", None, None] * len(report.items)
     for branch in disclosure.listed_branches(report):
         result = branch.result
-        composite = result.composite
-        weighted = composite.weighted if composite is not None else None
         values: list[Any] = [
             branch.code,
             branch.name,
             result.respondents,
-            composite.favourable_rate if composite else None,
-            composite.score_mean if composite else None,
-            weighted.rate if weighted else None,
-            weighted.lo if weighted else None,
-            weighted.hi if weighted else None,
-            result.rank,
+            *_headline_cells(report, branch),
         ]
+        items, vs_rest = result.items or {}, result.vs_rest or {}
         for item in report.items:
-            cell, vs_rest = result.items[item.key], result.vs_rest[item.key]
-            marked = vs_rest.p_adjusted is not None
+            cell, mark = items.get(item.key), vs_rest.get(item.key)
+            if cell is None:
+                values += [None] * ITEM_WIDTH
+                continue
             values += [
                 *summary_cells(cell)[1:4],
                 cell.n,
-                cell.score_mean,
-                display.signal_words(vs_rest.signal) if marked else None,
-                vs_rest.p_adjusted,
+                _score(cell.score_mean),
+                None if mark is None else display.verdict_words(mark.verdict),
+                None if mark is None else display.p_figure(mark.p_adjusted),
             ]
         sheet.write(values, kinds)
 
 
 def _categories_sheet(workbook, styles, report: Report) -> None:
     sheet = Sheet(workbook, _("Categories"), styles)
-    sheet.widths([12, 24, 12, 11, 8, 30, 9, 11, 11, 11, 11])
+    sheet.widths([12, 24, 12, 11, 6, 30, 9, 11, 11, 11, 11])
     sheet.header(
         [
             _("Branch code"),
@@ -199,31 +200,38 @@ def _categories_sheet(workbook, styles, report: Report) -> None:
         ]
     )
     sheet.sheet.freeze_panes(1, 0)
+    sheet.print_setup(report.survey.title, header_rows=1)
     labels = {c.key: c.label for c in report.categories}
-    texts = report.item_texts()
     kinds = [None, None, None, "int", None, None, *SUMMARY_KINDS[:5]]
     for branch in disclosure.listed_branches(report):
         for category in branch.result.categories.values():
-            if category.suppressed or category.respondents == 0:
+            if category.suppressed or category.respondents == 0 or not category.items:
                 continue
-            for key, cell in category.items.items():
+            for item in report.items:
+                if item.key not in category.items:
+                    continue
                 sheet.write(
                     [
                         branch.code,
                         branch.name,
                         labels.get(category.key, category.key),
                         category.respondents,
-                        key,
-                        texts.get(key, ""),
-                        *summary_cells(cell)[:5],
+                        item.number,
+                        item.text,
+                        *summary_cells(category.items[item.key])[:5],
                     ],
                     kinds,
                 )
 
 
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def _tests_sheet(workbook, styles, report: Report) -> None:
+    """The omnibus tests, rounded as the survey page's details give them."""
     sheet = Sheet(workbook, _("Tests"), styles)
-    sheet.widths([8, 30, 11, 6, 11, 11, 11, 6, 11, 11])
+    sheet.widths([6, 30, 11, 6, 9, 11, 14, 6, 9, 14])
     sheet.header(
         [
             _("Item"),
@@ -239,22 +247,25 @@ def _tests_sheet(workbook, styles, report: Report) -> None:
         ]
     )
     sheet.sheet.freeze_panes(1, 0)
-    texts = report.item_texts()
-    kinds = [None, None, "ratio", "int", "p", "ratio", "ratio", "int", "p", "ratio"]
-    for key, tests in (report.analysis.tests or {}).items():
-        chi2, kruskal = tests.chi2, tests.kruskal
+    sheet.print_setup(report.survey.title, header_rows=1)
+    tests = report.analysis.tests or {}
+    kinds = [None, None, "one", "int", None, "score", "score", "int", None, "ratio"]
+    for item in report.items:
+        if item.key not in tests:
+            continue
+        chi2, kruskal = tests[item.key].chi2, tests[item.key].kruskal
         sheet.write(
             [
-                key,
-                texts.get(key, ""),
-                chi2.statistic,
+                item.number,
+                item.text,
+                _rounded(chi2.statistic, 1),
                 chi2.df,
-                chi2.p,
-                chi2.cramers_v,
-                kruskal.statistic,
+                display.p_figure(chi2.p),
+                _rounded(chi2.cramers_v, 2),
+                _rounded(kruskal.statistic, 2),
                 kruskal.df,
-                kruskal.p,
-                kruskal.epsilon_squared,
+                display.p_figure(kruskal.p),
+                _rounded(kruskal.epsilon_squared, 3),
             ],
             kinds,
         )
@@ -263,10 +274,8 @@ def _tests_sheet(workbook, styles, report: Report) -> None:
 def _comparison_sheet(workbook, styles, report: Report) -> None:
     comparison = report.comparison
     sheet = Sheet(workbook, _("Comparison"), styles)
-    sheet.widths([12, 24, 8, 30, 11, 11, 11, 11, 13, 16])
-    sheet.write(
-        [_("Compared with"), f"{comparison.against} {comparison.against_title}"], ["header"]
-    )
+    sheet.widths([12, 24, 6, 30, 11, 11, 11, 9, 13, 16])
+    sheet.write([_("Compared with"), comparison.against_title], ["header"])
     sheet.header(
         [
             _("Branch code"),
@@ -282,24 +291,27 @@ def _comparison_sheet(workbook, styles, report: Report) -> None:
         ]
     )
     sheet.sheet.freeze_panes(2, 0)
-    texts = report.item_texts()
+    sheet.print_setup(report.survey.title, header_rows=2)
     names = {b.code: b.name for b in report.branches}
-    kinds = [None, None, None, None, "percent", "percent", "percent", "p", "p", None]
+    kinds = [None, None, None, None, "percent", "percent", "percent", None, None, None]
     scopes = [("", _("All branches"), comparison.overall)]
     scopes += [(code, names.get(code, ""), c) for code, c in comparison.branches.items()]
     for code, name, by_item in scopes:
-        for key, change in by_item.items():
+        for item in report.items:
+            change = by_item.get(item.key)
+            if change is None:
+                continue
             sheet.write(
                 [
                     code,
                     name,
-                    key,
-                    texts.get(key, ""),
-                    change.diff,
-                    _end(change.diff_ci, 0),
-                    _end(change.diff_ci, 1),
-                    change.p,
-                    change.mann_whitney_p,
+                    item.number,
+                    item.text,
+                    share(change.diff),
+                    share(_end(change.diff_ci, 0)),
+                    share(_end(change.diff_ci, 1)),
+                    display.p_figure(change.p),
+                    display.p_figure(change.mann_whitney_p),
                     display.change_words(change.change),
                 ],
                 kinds,
@@ -311,18 +323,34 @@ def _comments_sheet(workbook, styles, connection, report: Report, survey: Survey
     sheet.widths([12, 24, 100])
     sheet.header([_("Branch code"), _("Branch"), _("Comment")])
     sheet.sheet.freeze_panes(1, 0)
+    sheet.print_setup(report.survey.title, header_rows=1)
     for code, name, text in disclosure.comments(connection, survey, report):
         sheet.write_texts((code, name, text))
 
 
 def _responses_sheet(workbook, styles, connection, report: Report, survey: Survey) -> None:
+    """Raw anonymous responses with labels, not keys: 黨員, 紙質, 比較好."""
     sheet = Sheet(workbook, _("Responses"), styles)
-    sheet.widths([12, 12, 8] + [12] * len(survey.items))
-    sheet.header([_("Branch code"), _("Category"), _("Source"), *(i.key for i in survey.items)])
+    sheet.widths([12, 24, 12, 8] + [14] * len(report.items))
+    items = [f"{item.number}. {item.text}" for item in report.items]
+    sheet.header([_("Branch code"), _("Branch"), _("Category"), _("Source"), *items])
     sheet.sheet.freeze_panes(1, 0)
+    sheet.print_setup(report.survey.title, header_rows=1)
+    names = {b.code: b.name for b in report.branches}
+    categories = {c.key: c.label for c in report.categories}
+    sources = source_labels()
+    options = {o.key: o.label for o in report.scale}
     raw = disclosure.raw_responses(connection, survey, report)
     for code, category, source, answers in raw.rows:
-        sheet.write_texts((code, category, source, *answers))
+        sheet.write_texts(
+            (
+                code,
+                names.get(code),
+                None if category is None else categories.get(category, category),
+                sources.get(source, source),
+                *(None if key is None else options.get(key, key) for key in answers),
+            )
+        )
     if raw.withheld:
         sheet.write([])
         sheet.write(
@@ -351,7 +379,8 @@ def write_xlsx(report: Report, survey: Survey, stream: IO[bytes]) -> None:
         },
     )
     styles = formats(workbook)
-    _summary_sheet(workbook, styles, report)
+    ranking_sheet(workbook, styles, report)
+    _summary_sheet(workbook, styles, report, survey)
     _branches_sheet(workbook, styles, report)
     _categories_sheet(workbook, styles, report)
     _tests_sheet(workbook, styles, report)
@@ -362,4 +391,5 @@ def write_xlsx(report: Report, survey: Survey, stream: IO[bytes]) -> None:
     with db.reading() as connection:
         _comments_sheet(workbook, styles, connection, report, survey)
         _responses_sheet(workbook, styles, connection, report, survey)
+    raw_sheet(workbook, styles, report)
     workbook.close()

@@ -239,8 +239,9 @@ def test_the_csv_export(entry, runner, admin, two_stages, tmp_path):
         data = response.get_data()
         response.close()
     lines = data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("level,branch_code,branch_name,respondents,item_key")
-    assert len(lines) == 1 + 3 + 2 * 3  # the header, then overall and two branches × 3 items
+    assert lines[0].startswith("Branch code,Branch,Respondents,Item key,Question")
+    # The header, the survey's 3 items, then each of two branches: its headline and 3 items.
+    assert len(lines) == 1 + 3 + 2 * (1 + 3)
     assert audit_trail() == [("report.export", "survey=after format=csv")]
 
 

@@ -19,8 +19,6 @@ from survey.models import AuditEntry, Branch, Role, Source, SurveyState
 from survey.refusals import BadRequest
 from survey.services.exports import export_file, write_csv, write_xlsx
 from survey.services.exports.cells import Sheet, safe_cell
-from survey.services.exports.long_csv import CSV_COLUMNS
-from survey.services.exports.workbook import BRANCH_COLUMNS, ITEM_COLUMNS
 from survey.services.report import ResultsSealed, build_report
 from tests.helpers.results import record_response, report_dict
 from tests.helpers.sqlite_writer import write_from_elsewhere
@@ -98,82 +96,108 @@ def ci(pair, index):
     return None if pair is None else pair[index]
 
 
-def test_xlsx_has_every_figure_of_the_json_report(survey):
+SHEETS = [
+    "Ranking",
+    "Summary",
+    "Branches",
+    "Categories",
+    "Tests",
+    "Comments",
+    "Responses",
+    "Raw figures",
+]
+
+
+def shown(value):
+    """A share as the pages show it (one decimal of percent), back as a share; None stays."""
+    return None if value is None else float(display.percent(value)[:-1]) / 100
+
+
+def rounded(value, expected):
+    """A cell holds the figure rounded as the page shows it (so it prints the same)."""
+    if expected is None:
+        return value is None
+    return value == pytest.approx(shown(expected), abs=1e-12)
+
+
+def score(value, expected):
+    return value is None if expected is None else value == pytest.approx(round(expected, 2))
+
+
+def test_xlsx_sheets_round_every_figure_as_the_pages_show_it(survey):
     report = report_dict(survey)
     book = workbook_of(survey)
-    assert book.sheetnames == [
-        "Summary",
-        "Branches",
-        "Categories",
-        "Tests",
-        "Comments",
-        "Responses",
-    ]
+    assert book.sheetnames == SHEETS
 
     summary = {row[0]: row[1] for row in rows_of(book["Summary"], 2) if row and row[0]}
-    assert summary["Survey"] == "export"
+    assert summary["Survey"] == "測評 export"
+    assert summary["Campaign"] == "保持共產黨員先進性教育活動"
+    assert summary["Kind"] == "Evaluation" and summary["State"] == "Closed"
     assert summary["Respondents"] == report["respondents"] == 58
     headline = report["overall"]["headline"]
-    assert close(summary["Favourable rate (mean over items)"], headline["favourable_rate"])
-    assert close(summary["Favourable rate, lower limit"], headline["favourable_ci"][0])
-    assert close(summary["Favourable rate, upper limit"], headline["favourable_ci"][1])
-    assert close(summary["Cronbach's alpha"], report["reliability"]["cronbach_alpha"])
+    assert rounded(summary["Favourable rate (mean over items)"], headline["favourable_rate"])
+    assert rounded(summary["Favourable rate, lower limit"], headline["favourable_ci"][0])
+    assert rounded(summary["Favourable rate, upper limit"], headline["favourable_ci"][1])
+    assert score(summary["Cronbach's alpha"], report["reliability"]["cronbach_alpha"])
     assert summary["Smallest group shown (threshold)"] == 5
-    overall_rows = {
-        row[0]: row for row in rows_of(book["Summary"]) if row[0] in report["overall"]["items"]
-    }
+    assert summary["Target"] == "No target"
+    assert summary["Confidence level"] == 0.95
+    assert summary["Branches hidden (too few respondents)"] == 2
+    numbers = {f"q{n}": n for n in (1, 2, 3)}
+    overall_rows = {row[0]: row for row in rows_of(book["Summary"]) if row[0] in (1, 2, 3)}
     for key, cell in report["overall"]["items"].items():
-        row = overall_rows[key]
-        expected = [
-            cell["n"],
-            cell["favourable_rate"],
-            *cell["favourable_ci"],
-            cell["score_mean"],
-            *cell["score_ci"],
-            *[cell["counts"][o] for o in OPTIONS],
-        ]
-        assert all(close(v, e) for v, e in zip(row[2:], expected, strict=True)), key
+        row = overall_rows[numbers[key]]
+        assert row[2] == cell["n"]
+        assert rounded(row[3], cell["favourable_rate"])
+        assert rounded(row[4], cell["favourable_ci"][0]) and rounded(
+            row[5], cell["favourable_ci"][1]
+        )
+        assert score(row[6], cell["score_mean"]) and score(row[7], cell["score_ci"][0])
+        assert row[9:] == [cell["counts"][o] for o in OPTIONS], key
 
     sheet = book["Branches"]
     assert sheet.freeze_panes == "C3"
+    header = rows_of(sheet)[1]
+    assert header[:7] == [
+        "Branch code",
+        "Branch",
+        "Respondents",
+        "Overall favourable rate",
+        "Overall favourable rate, lower limit",
+        "Overall favourable rate, upper limit",
+        "Against the other branches",
+    ]
+    assert rows_of(sheet)[0][7] == "1. +SUM(1) 徵求意見是否廣泛"
     data = rows_of(sheet, 3)
-    shown = [b for b in report["branches"] if not b["suppressed"]]
-    assert [row[0] for row in data] == [b["code"] for b in shown] == ["a", "d", "e"]
-    for row, branch in zip(data, shown, strict=True):
+    shown_branches = [b for b in report["branches"] if not b["suppressed"]]
+    assert [row[0] for row in data] == [b["code"] for b in shown_branches] == ["a", "d", "e"]
+    for row, branch in zip(data, shown_branches, strict=True):
         assert row[1] == safe_cell(branch["name"])
         assert row[2] == branch["respondents"]
-        composite = branch["composite"]
-        weighted = composite["weighted"] or {}
-        fixed = [
-            composite["favourable_rate"],
-            composite["score_mean"],
-            weighted.get("rate"),
-            weighted.get("lo"),
-            weighted.get("hi"),
-            branch["rank"],
-        ]
-        assert all(close(v, e) for v, e in zip(row[3 : len(BRANCH_COLUMNS)], fixed, strict=True))
+        figure = branch["headline"]
+        if figure is None:  # d has no responses
+            assert row[3:7] == [None] * 4
+        else:
+            assert rounded(row[3], figure["rate"])
+            assert rounded(row[4], figure["ci"][0]) and rounded(row[5], figure["ci"][1])
+            assert row[6] == display.group_words(figure["group"])
         for index, item in enumerate(report["items"]):
             cell = branch["items"][item["key"]]
-            start = len(BRANCH_COLUMNS) + index * len(ITEM_COLUMNS)
-            values = row[start : start + len(ITEM_COLUMNS)]
+            values = row[7 + index * 7 : 14 + index * 7]
             vs_rest = cell["vs_rest"]
-            assert close(values[0], cell["favourable_rate"])
-            assert close(values[1], ci(cell["favourable_ci"], 0))
-            assert close(values[2], ci(cell["favourable_ci"], 1))
+            assert rounded(values[0], cell["favourable_rate"])
+            assert rounded(values[1], ci(cell["favourable_ci"], 0))
+            assert rounded(values[2], ci(cell["favourable_ci"], 1))
             assert values[3] == cell["n"]
-            assert close(values[4], cell["score_mean"])
-            if vs_rest["p_adjusted"] is None:
-                assert values[5] is None and values[6] is None
-            else:
-                assert values[5] == display.signal_words(vs_rest["signal"])
-                assert close(values[6], vs_rest["p_adjusted"])
+            assert score(values[4], cell["score_mean"])
+            assert values[5] == display.verdict_words(vs_rest["verdict"])
+            assert values[6] == display.p_figure(vs_rest["p_adjusted"])
 
     categories = rows_of(book["Categories"], 2)
-    by_code = {b["code"]: b for b in shown}
+    by_code = {b["code"]: b for b in shown_branches}
     expected_rows = [
-        (b["code"], c["key"], key)
-        for b in shown
+        (b["code"], c["key"], numbers[key])
+        for b in shown_branches
         for c in b["categories"]
         if not c["suppressed"] and c["respondents"] > 0
         for key in c["items"]
@@ -183,27 +207,99 @@ def test_xlsx_has_every_figure_of_the_json_report(survey):
     assert {r[0] for r in categories} == {"a"}  # e's two categories are both hidden
     for row in categories:
         category = next(c for c in by_code[row[0]]["categories"] if c["key"] == labels[row[2]])
-        cell = category["items"][row[4]]
+        cell = category["items"][f"q{row[4]}"]
         assert row[3] == category["respondents"] and row[6] == cell["n"]
-        assert close(row[7], cell["favourable_rate"])
-        assert close(row[8], ci(cell["favourable_ci"], 0))
-        assert close(row[9], ci(cell["favourable_ci"], 1))
-        assert close(row[10], cell["score_mean"])
+        assert rounded(row[7], cell["favourable_rate"])
+        assert rounded(row[8], ci(cell["favourable_ci"], 0))
+        assert rounded(row[9], ci(cell["favourable_ci"], 1))
+        assert score(row[10], cell["score_mean"])
 
     tests = {row[0]: row for row in rows_of(book["Tests"], 2)}
     for key, result in report["tests"].items():
         chi2, kruskal = result["chi2"], result["kruskal"]
-        expected = [
-            chi2["statistic"],
-            chi2["df"],
-            chi2["p"],
-            chi2["cramers_v"],
-            kruskal["statistic"],
-            kruskal["df"],
-            kruskal["p"],
-            kruskal["epsilon_squared"],
-        ]
-        assert all(close(v, e) for v, e in zip(tests[key][2:], expected, strict=True)), key
+        row = tests[numbers[key]]
+        assert row[2] == pytest.approx(round(chi2["statistic"], 1)) and row[3] == chi2["df"]
+        assert row[4] == display.p_figure(chi2["p"])
+        assert row[5] == pytest.approx(round(chi2["cramers_v"], 2))
+        assert row[6] == pytest.approx(round(kruskal["statistic"], 2))
+        assert row[7] == kruskal["df"] and row[8] == display.p_figure(kruskal["p"])
+        assert row[9] == pytest.approx(round(kruskal["epsilon_squared"], 3))
+
+
+def test_raw_sheet_holds_every_figure_of_the_json_report_at_full_precision(survey):
+    report = report_dict(survey)
+    sheet = workbook_of(survey)["Raw figures"]
+    labels, keys, *rows = rows_of(sheet)
+    assert labels[:3] == ["Level", "Branch code", "Branch"] and labels[-4:] == [
+        "好",
+        "比較好",
+        "一般",
+        "差",
+    ]
+    assert sheet.freeze_panes == "D3" and sheet.print_title_rows == "$1:$2"
+    records = [dict(zip(keys, row, strict=True)) for row in rows]
+    counts = [f"count_{o}" for o in OPTIONS]
+
+    def same_summary(record, cell):
+        assert record["n"] == cell["n"]
+        for name, value in (
+            ("favourable_rate", cell["favourable_rate"]),
+            ("favourable_ci_lo", ci(cell["favourable_ci"], 0)),
+            ("favourable_ci_hi", ci(cell["favourable_ci"], 1)),
+            ("score_mean", cell["score_mean"]),
+            ("score_ci_lo", ci(cell["score_ci"], 0)),
+            ("score_ci_hi", ci(cell["score_ci"], 1)),
+        ):
+            assert close(record[name], value), (record, name)
+        assert [record[c] for c in counts] == [cell["counts"][o] for o in OPTIONS]
+
+    overall = [r for r in records if r["level"] == "overall"]
+    assert [r["item_key"] for r in overall] == list(report["overall"]["items"])
+    for record in overall:
+        assert record["branch_name"] == "All branches"
+        same_summary(record, report["overall"]["items"][record["item_key"]])
+
+    shown_branches = {b["code"]: b for b in report["branches"] if not b["suppressed"]}
+    assert {r["branch_code"] for r in records if r["level"] != "overall"} == set(shown_branches)
+    for record in (r for r in records if r["level"] == "branch"):
+        cell = shown_branches[record["branch_code"]]["items"][record["item_key"]]
+        same_summary(record, cell)
+        vs_rest = cell["vs_rest"]
+        assert record["verdict"] == vs_rest["verdict"]
+        assert record["verdict_words"] == display.verdict_words(vs_rest["verdict"])
+        for name in ("p", "p_adjusted", "effect"):
+            assert close(record[name], vs_rest[name]), name
+        assert record["method"] == vs_rest["method"]
+
+    headlines = {r["branch_code"]: r for r in records if r["level"] == "headline"}
+    assert set(headlines) == {c for c, b in shown_branches.items() if b["headline"]} == {"a", "e"}
+    for code, record in headlines.items():
+        figure = shown_branches[code]["headline"]
+        assert record["item_text"] == "Overall favourable rate" and record["item_key"] is None
+        assert close(record["favourable_rate"], figure["rate"])
+        assert close(record["favourable_ci_lo"], figure["ci"][0])
+        assert close(record["favourable_ci_hi"], figure["ci"][1])
+        assert close(record["effective_n"], figure["effective_n"])
+        assert record["weighted"] == ("yes" if figure["weighted"] else "no")
+        assert record["verdict"] == figure["group"]
+        assert close(record["p_adjusted"], figure["p_adjusted"])
+
+    by_category = [r for r in records if r["level"] == "category"]
+    expected = {
+        (code, c["key"], key): cell
+        for code, b in shown_branches.items()
+        for c in b["categories"]
+        if not c["suppressed"] and c["respondents"] > 0
+        for key, cell in c["items"].items()
+    }
+    assert [(r["branch_code"], r["category_key"], r["item_key"]) for r in by_category] == list(
+        expected
+    )
+    for record in by_category:
+        assert record["category_label"] in ("黨員", "羣眾")
+        same_summary(
+            record, expected[(record["branch_code"], record["category_key"], record["item_key"])]
+        )
 
 
 def test_comparison_sheet_matches_the_report(survey, make_survey):
@@ -224,10 +320,12 @@ def test_comparison_sheet_matches_the_report(survey, make_survey):
     ]
     assert len(rows) == len(expected) > 3
     for row, (code, key, cmp) in zip(rows, expected, strict=True):
-        assert (row[0] or "") == code and row[2] == key
-        assert close(row[4], cmp["diff"])
-        assert close(row[5], ci(cmp["diff_ci"], 0)) and close(row[6], ci(cmp["diff_ci"], 1))
-        assert close(row[7], cmp["p"]) and close(row[8], cmp["mann_whitney_p"])
+        assert (row[0] or "") == code and row[2] == int(key[1:])
+        assert rounded(row[4], cmp["diff"])
+        assert rounded(row[5], ci(cmp["diff_ci"], 0)) and rounded(row[6], ci(cmp["diff_ci"], 1))
+        assert row[7] == display.p_figure(cmp["p"])
+        assert row[8] == display.p_figure(cmp["mann_whitney_p"])
+        assert row[9] == display.change_words(cmp["change"])
 
 
 def all_text(book: openpyxl.Workbook) -> list[str]:
@@ -252,12 +350,20 @@ def test_suppressed_branches_are_absent_from_every_sheet(survey):
         assert secret not in csv_text
 
 
-def test_raw_responses_are_anonymous_and_match_the_report(survey):
+def test_raw_responses_are_anonymous_labelled_and_match_the_report(survey):
     report = report_dict(survey)
     book = workbook_of(survey)
     sheet = book["Responses"]
     header, *rows = rows_of(sheet)
-    assert header == ["Branch code", "Category", "Source", "q1", "q2", "q3"]
+    assert header == [
+        "Branch code",
+        "Branch",
+        "Category",
+        "Source",
+        "1. +SUM(1) 徵求意見是否廣泛",
+        "2. \t=1 談心活動是否深入",
+        "3. _x000D_=1 問題找得準不準",
+    ]
     lowered = " ".join(h.lower() for h in header)
     for forbidden in ("id", "date", "time", "submitted"):
         assert forbidden not in lowered.split()
@@ -270,10 +376,13 @@ def test_raw_responses_are_anonymous_and_match_the_report(survey):
     assert note[0].startswith("9 responses are counted in every figure but not listed here")
     # Only shown branches with respondents: a (14, 9 of them withheld) and e (35).
     assert Counter(row[0] for row in rows) == {"a": 5, "e": 35}
-    assert Counter((row[0], row[1], row[2]) for row in rows) == {
-        ("a", "public", "paper"): 5,
-        ("e", None, "web"): 35,  # both of e's categories are suppressed: the key is blanked
+    # Labels, not keys: the category's and the option's as the survey defines them, the source
+    # in the reader's language.
+    assert Counter((row[0], row[1], row[2], row[3]) for row in rows) == {
+        ("a", "'=cmd|' /C calc'!A0", "羣眾", "Paper"): 5,
+        ("e", "第五支部", None, "Web"): 35,  # both of e's categories are hidden: blanked
     }
+    labels = dict(zip(OPTIONS, ("好", "比較好", "一般", "差"), strict=True))
     by_code = {b["code"]: b for b in report["branches"]}
     a_public = next(c for c in by_code["a"]["categories"] if c["key"] == "public")
     for index, item in enumerate(("q1", "q2", "q3")):
@@ -281,9 +390,9 @@ def test_raw_responses_are_anonymous_and_match_the_report(survey):
             ("a", a_public["items"][item]["counts"]),
             ("e", by_code["e"]["items"][item]["counts"]),
         ):
-            answered = Counter(row[3 + index] for row in rows if row[0] == code)
+            answered = Counter(row[4 + index] for row in rows if row[0] == code)
             answered.pop(None, None)
-            assert answered == {k: v for k, v in expected.items() if v}, (code, item)
+            assert answered == {labels[k]: v for k, v in expected.items() if v}, (code, item)
 
 
 def test_raw_responses_and_comments_come_in_random_order(survey):
@@ -310,7 +419,7 @@ def test_formula_injection_is_neutralised_in_xlsx(survey):
         assert cell.data_type == "s"
         assert cell.value.startswith("'")
     texts = {row[0].value: row[1] for row in book["Summary"].iter_rows() if row[0].value}
-    for key, text in (("q1", "+SUM(1)"), ("q2", "\t=1"), ("q3", "\r=1")):
+    for key, text in ((1, "+SUM(1)"), (2, "\t=1"), (3, "\r=1")):
         assert texts[key].data_type == "s"
         # XML cannot hold a bare CR: it is stored as _x000D_, which Excel reads back as CR.
         assert texts[key].value.replace("_x000D_", "\r").startswith("'" + text)
@@ -326,7 +435,31 @@ def test_formula_injection_is_neutralised_in_xlsx(survey):
                     assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-def test_csv_is_utf8_with_bom_and_neutralised(survey):
+CSV_HEADER = [
+    "Branch code",
+    "Branch",
+    "Respondents",
+    "Item key",
+    "Question",
+    "Answers",
+    "Favourable rate (%)",
+    "Lower limit (%)",
+    "Upper limit (%)",
+    "Mean score",
+    "Score lower limit",
+    "Score upper limit",
+    "Against the other branches",
+    "Adjusted p",
+    "Difference from the other branches (points)",
+]
+
+
+def percent_text(text: str) -> str:
+    """A CSV percentage as the page writes it."""
+    return "—" if text == "" else f"{text}%"
+
+
+def test_csv_is_utf8_with_bom_neutralised_and_rounded_as_the_pages(survey):
     report = report_dict(survey)
     stream = io.BytesIO()
     write_csv(build_report(survey), stream)
@@ -334,33 +467,61 @@ def test_csv_is_utf8_with_bom_and_neutralised(survey):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     header, *body = rows
-    assert header == [*CSV_COLUMNS, *(f"count_{o}" for o in OPTIONS)]
+    assert header == [*CSV_HEADER, "好", "比較好", "一般", "差"]
     for row in body:
         for value in row:
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")) or _number(value)
     records = [dict(zip(header, row, strict=True)) for row in body]
-    assert [(r["level"], r["branch_code"]) for r in records] == [("overall", "")] * 3 + [
-        ("branch", code) for code in ("a", "d", "e") for _ in range(3)
-    ]
+    places = [(r["Branch code"], r["Item key"]) for r in records]
+    assert places == [("", f"q{n}") for n in (1, 2, 3)] + [
+        ("a", ""), *(("a", f"q{n}") for n in (1, 2, 3)),
+        *(("d", f"q{n}") for n in (1, 2, 3)),
+        ("e", ""), *(("e", f"q{n}") for n in (1, 2, 3)),
+    ]  # fmt: skip
     first = records[0]
-    assert first["item_text"] == "'+SUM(1) 徵求意見是否廣泛"
-    assert records[3]["branch_name"] == "'=cmd|' /C calc'!A0"
+    assert first["Branch"] == "All branches"
+    assert first["Question"] == "'+SUM(1) 徵求意見是否廣泛"
+    assert records[3]["Branch"] == "'=cmd|' /C calc'!A0"
     by_code = {b["code"]: b for b in report["branches"]}
     for record in records:
-        if record["level"] == "overall":
-            cell = report["overall"]["items"][record["item_key"]]
+        if record["Item key"] == "":  # the branch's headline figure, as the pages name it
+            figure = by_code[record["Branch code"]]["headline"]
+            assert record["Question"] == "Overall favourable rate"
+            assert percent_text(record["Favourable rate (%)"]) == display.percent(figure["rate"])
+            assert percent_text(record["Lower limit (%)"]) == display.percent(figure["ci"][0])
+            assert record["Against the other branches"] == display.group_words(figure["group"])
+            continue
+        if record["Branch code"] == "":
+            cell = report["overall"]["items"][record["Item key"]]
+            assert record["Against the other branches"] == ""
         else:
-            cell = by_code[record["branch_code"]]["items"][record["item_key"]]
-            assert record["signal"] == cell["vs_rest"]["signal"]
-            assert _value(record["p_adjusted"]) == cell["vs_rest"]["p_adjusted"]
-        assert int(record["n"]) == cell["n"]
-        assert _value(record["favourable_rate"]) == cell["favourable_rate"]
-        assert _value(record["favourable_ci_lo"]) == ci(cell["favourable_ci"], 0)
-        assert _value(record["favourable_ci_hi"]) == ci(cell["favourable_ci"], 1)
-        assert _value(record["score_mean"]) == cell["score_mean"]
-        assert _value(record["score_ci_lo"]) == ci(cell["score_ci"], 0)
-        assert _value(record["score_ci_hi"]) == ci(cell["score_ci"], 1)
-        assert {o: int(record[f"count_{o}"]) for o in OPTIONS} == cell["counts"]
+            cell = by_code[record["Branch code"]]["items"][record["Item key"]]
+            vs_rest = cell["vs_rest"]
+            words = display.verdict_words(vs_rest["verdict"])
+            assert record["Against the other branches"] == words
+            assert record["Adjusted p"] == (display.p_figure(vs_rest["p_adjusted"]) or "")
+            if vs_rest["verdict"] in ("too_few", "not_tested") or vs_rest["effect"] is None:
+                assert record["Difference from the other branches (points)"] == ""
+            else:
+                points = record["Difference from the other branches (points)"]
+                assert f"{float(points):+.1f}" == display.points(vs_rest["effect"])
+        assert int(record["Answers"]) == cell["n"]
+        assert percent_text(record["Favourable rate (%)"]) == display.percent(
+            cell["favourable_rate"]
+        )
+        lo, hi = cell["favourable_ci"] or (None, None)
+        assert percent_text(record["Lower limit (%)"]) == display.percent(lo)
+        assert percent_text(record["Upper limit (%)"]) == display.percent(hi)
+        for name, value in (
+            ("Mean score", cell["score_mean"]),
+            ("Score lower limit", ci(cell["score_ci"], 0)),
+            ("Score upper limit", ci(cell["score_ci"], 1)),
+        ):
+            assert record[name] == ("" if value is None else str(round(value, 2))), name
+        labels = ("好", "比較好", "一般", "差")
+        assert {o: int(record[label]) for o, label in zip(OPTIONS, labels, strict=True)} == (
+            cell["counts"]
+        )
 
 
 def _number(text: str) -> bool:
@@ -369,11 +530,6 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _value(text: str) -> float | None:
-    """A CSV number back as float (Python writes floats with repr, so exactly), '' as None."""
-    return None if text == "" else float(text)
 
 
 @pytest.mark.parametrize(
