@@ -73,14 +73,6 @@ def interval_heading(confidence: float) -> str:
     return _("%(level)s interval", level=f"{100 * confidence:g}%")
 
 
-def signal_words(signal: str | None) -> str:
-    """A branch's mark against the rest in plain words (after Holm's correction)."""
-    return {
-        "above": _("clearly above the other branches"),
-        "below": _("clearly below the other branches"),
-    }.get(signal or "", _("no clear difference"))
-
-
 def verdict_words(verdict: str | None) -> str:
     """What every page says about a branch on one item (:attr:`analytics.VsRest.verdict`):
     the Holm-adjusted mark, or why there is none."""

@@ -5,8 +5,12 @@ figures as the pages and the API, leave the same audit entry as the API and ``fl
 and hide the same groups. The modules:
 
 * :mod:`.disclosure`: which comments and raw answers an export may list (the anonymity policy);
-* :mod:`.workbook` and :mod:`.long_csv`: the writers;
-* :mod:`.cells`: the cell writing every export shares (formula injection, constant memory).
+* :mod:`.workbook` and :mod:`.long_csv`: the writers, in the reader's language (the signed-in
+  user's; the command line's configured one), figures rounded as the pages show them;
+* :mod:`.leader`: the one-page ranking and the survey's facts; :mod:`.raw`: the sheet of every
+  figure at full precision; :mod:`.figures`: the figure lines the CSV and the raw sheet share;
+* :mod:`.cells`: the cell writing and printing every sheet shares (formula injection, constant
+  memory, A4 landscape one page wide).
 
 Exports are written to a temporary file, never all in memory, and the report's session
 transaction ends before the writing starts (on SQLite an ordinary transaction holds the write
