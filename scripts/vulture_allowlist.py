@@ -38,3 +38,22 @@ old_members  # services/branches.py: the import preview
 survey_title  # services/slips.py: the printed slip
 category_label  # services/slips.py
 start_address  # services/slips.py
+
+# The rectification stage: columns and view fields that templates read, WTForms widget hooks.
+discussed_on  # models/rectify.py: the plan pages
+filed_on  # models/rectify.py
+done_on  # models/rectify.py: the measures table
+_.discussed_on  # services/rectification/plans.py
+_.filed_on  # services/rectification/plans.py
+_.done_on  # services/rectification/plans.py
+untagged  # services/rectification/opinions.py: the summary page
+addressed  # services/rectification/opinions.py
+widget  # rectify/forms.py, manage/survey_forms.py: WTForms reads a field's widget by name
+option_widget  # rectify/forms.py, manage/survey_forms.py
+
+# View fields of the office's and results pages that only templates read.
+returned  # manage/views.py: paper forms returned, on the turnout and ballots pages
+details  # results/views.py, services/audit_labels.py
+lead  # results/views.py: the survey page's lead sentences
+who  # services/audit_labels.py: the audit page
+waiting_batches  # services/ballot_drafts.py: the keying list

@@ -95,8 +95,8 @@ def _render_account(
             token_form=token_form,
             revoke_form=RevokeTokenForm(),
             tokens=own_account.list_tokens(g.user),
-            new_token=new_token,
             offers_tokens=not is_data_entry(g.user),
+            new_token=new_token,
             min_length=MIN_LENGTH,
         ),
         status,
@@ -106,7 +106,8 @@ def _render_account(
 @bp.route("/account", methods=["GET", "POST"])
 @require_roles(*Role)
 def edit_account():
-    """Change the password; other sessions of this user are signed out by the new marker."""
+    """Change the password; other sessions of this user are signed out by the new marker. Data
+    entry may change its password too, but holds no API token (the API is closed to it)."""
     password_form = PasswordForm(g.user, prefix="password")
     token_form = TokenForm(prefix="token", formdata=None)
     if request.method == "POST":

@@ -78,7 +78,7 @@ def _codes_page(form=None, file_form=None, status: int = 200):
         "manage/codes.html",
         survey=survey,
         form=form,
-        file_form=file_form or f.MintFileForm(formdata=None),
+        file_form=file_form or f.MintFileForm(formdata=None, prefix="plan"),
         batches=slips.batch_rows(survey),
         action_form=f.ActionForm(),
     ), status
@@ -126,7 +126,7 @@ def mint_codes():
 def mint_from_file():
     """Mint the codes a ``branch,category,count`` file lists, then show their slips."""
     survey = current_survey()
-    file_form = f.MintFileForm()
+    file_form = f.MintFileForm(prefix="plan")
     if not file_form.validate_on_submit():
         return _codes_page(file_form=file_form, status=422)
     upload = file_form.file.data

@@ -161,8 +161,8 @@ class SettingsForm(SiteForm):
             NumberRange(min=1, max=100, message=_l("A percentage between 1 and 100, such as 90.")),
         ],
         description=_l(
-            "For example 90: 好 and 比較好 together at 90 percent or more. Results are read against "
-            "it. Leave blank for no target."
+            "For example 90: 好 and 比較好 together at 90 percent or more. Results are read "
+            "against it. Leave blank for no target."
         ),
         render_kw={"inputmode": "decimal"},
     )

@@ -138,7 +138,6 @@ class Opinion(Base):
 
     branch: Mapped[Branch | None] = relationship()
     themes: Mapped[list[Theme]] = relationship(secondary=opinion_theme, order_by="Theme.name")
-    merged_into: Mapped[Opinion | None] = relationship(remote_side=[id])
 
 
 class Plan(Base):

@@ -53,15 +53,18 @@ class CompareForm(Form):
     submit = SubmitField(_l("Compare"))
 
     def __init__(self, args: MultiDict, surveys: list[Survey]):
-        """Offer every survey of the campaign; default to its first and last."""
+        """Offer every survey of the campaign; default to the first and last whose results are
+        out (an open survey's sealed results cannot be compared), else its first and last."""
         super().__init__(args)
         self.surveys = {s.slug: s for s in surveys}
         self.a.choices = [(s.slug, s.title) for s in surveys]
         self.b.choices = [(s.slug, s.title) for s in surveys]
-        if not args.get("a") and surveys:
-            self.a.data = surveys[0].slug
-        if not args.get("b") and surveys:
-            self.b.data = surveys[-1].slug
+        readable = [s for s in surveys if not s.results_are_sealed]
+        defaults = readable if len(readable) >= 2 else surveys
+        if not args.get("a") and defaults:
+            self.a.data = defaults[0].slug
+        if not args.get("b") and defaults:
+            self.b.data = defaults[-1].slug
 
     def chosen(self) -> tuple[Survey, Survey] | None:
         """The two surveys, or None when either is not a survey of this campaign."""

@@ -69,7 +69,7 @@ ACTION_LABELS = {
     "opinion.import": _l("Imported opinions"),
     "opinion.tag": _l("Tagged an opinion"),
     "opinion.pull": _l("Took opinions from survey comments"),
-    "opinion.feedback": _l("Published feedback on opinions"),
+    "opinion.feedback": _l("Took in feedback from the public page"),
     "plan.create": _l("Created a rectification plan"),
     "plan.file": _l("Filed a rectification plan"),
     "plan.discuss": _l("Recorded the meeting that discussed a plan"),
@@ -79,7 +79,7 @@ ACTION_LABELS = {
     "measure.update": _l("Changed a measure"),
     "measure.delete": _l("Deleted a measure"),
     "measure.progress": _l("Recorded a measure's progress"),
-    "rectification.export": _l("Exported rectification papers"),
+    "rectification.export": _l("Exported the rectification summary or effect"),
 }
 
 #: What the keys of an entry's detail mean, as the reader's language says it.

@@ -41,6 +41,7 @@ from survey.models import (
     Source,
     Survey,
 )
+from survey.services.lookup import survey_branches
 
 Cell = tuple[int, int]  # (branch id, category id)
 
@@ -205,11 +206,7 @@ def survey_turnout(survey: Survey, branch_id: int | None = None) -> SurveyTurnou
     """
     cells = cell_counts(survey)
     involved = {branch for branch, _category in cells}
-    branches = db.session.scalars(
-        select(Branch)
-        .where(or_(Branch.is_active.is_(True), Branch.id.in_(involved)))
-        .order_by(Branch.code)
-    ).all()
+    branches = survey_branches(survey, select(Branch.id).where(Branch.id.in_(involved)))
     categories = list(survey.categories)
     rows = []
     for branch in branches:

@@ -29,6 +29,7 @@ from survey.models import (
     ResultsVisibility,
     Role,
     Survey,
+    SurveyKind,
     SurveyState,
     User,
 )
@@ -69,7 +70,9 @@ class World:
         found = re.search(rf"/([^/<]+)/<(?:[^:>]+:)?{name}>", rule.rule)
         segment = found.group(1) if found else ""
         simple = {
-            "survey_id": self.survey.id,
+            "survey_id": (
+                self.link_survey.id if rule.endpoint == "manage.show_poster" else self.survey.id
+            ),
             "campaign_id": self.campaign.id,
             "branch_id": self.other_branch.id,
             "batch_id": self.batch_id,
@@ -144,6 +147,8 @@ def seed_world(
         "manyi", items=3, state=SurveyState.CLOSED, results=ResultsVisibility.AFTER_CLOSE
     )
     link_survey = make_survey("link", items=2, access=Access.LINK)
+    # A second closed stage, so the campaign's comparison (and its downloads) has two to compare.
+    make_survey("manyi-2", items=3, state=SurveyState.CLOSED, kind=SurveyKind.SATISFACTION)
     options = [o.id for o in results_survey.options]
     for number in range(12):
         for target, category in ((branch, 0), (other, 1)):
@@ -205,7 +210,8 @@ def _make_draft(actor: User, survey: Survey, branch: Branch) -> int | None:
         }
         for n in range(2)
     ]
-    return create_draft(actor, survey, rows, GRID, GRID).id
+    # Keyed from the command line, so the admin may do the second keying (not the first keyer).
+    return create_draft(None, survey, rows, GRID, GRID).id
 
 
 def _make_plan(campaign: Campaign, branch: Branch, evaluation: Survey):

@@ -73,10 +73,6 @@ SOURCE_WORDS = {
 THEME_SEPARATORS = ("；", ";", "、", "，", ",", "/")
 
 
-def source_label(source: OpinionSource) -> str:
-    return str(SOURCE_LABELS[source])
-
-
 def check_text(text: str, field: str = "text") -> str:
     """The opinion's text, stripped; refuse an empty or overlong one."""
     text = (text or "").strip()

@@ -183,8 +183,8 @@ def test_importing_paper_ballots(entry, runner, admin, make_survey, make_branch,
 
     assert report_dict(survey_named("stage"))["respondents"] == 6
     (_draft, first), (_commit, second) = audit_trail()
-    assert re.fullmatch(r"survey=stage draft=\d+ origin=upload ballots=6", first)
-    assert re.fullmatch(r"survey=stage draft=\d+ origin=upload ballots=6", second)
+    assert re.fullmatch(r"survey=stage batch=\d+ origin=upload ballots=6", first)
+    assert re.fullmatch(r"survey=stage batch=\d+ origin=upload ballots=6", second)
     assert [action for action, _detail in audit_trail()] == ["ballots.draft", "ballots.commit"]
 
 

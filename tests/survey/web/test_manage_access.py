@@ -7,7 +7,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import AuditEntry, Branch, CodeBatch, Role, SurveyState
+from survey.models import Access, AuditEntry, Branch, CodeBatch, Role, SurveyState
 from survey.services.ballot_drafts import GRID, create_draft
 from tests.helpers.dbstate import snapshot
 from tests.helpers.web import sign_in_as, token
@@ -26,7 +26,9 @@ def world(app, make_survey, make_branch, make_user, mint):
     # Keyed by a clerk, so the office may key it a second time.
     draft = create_draft(clerk, survey, [row], GRID, "keyed")
     batch = db.session.scalar(select(CodeBatch))
+    link = make_survey("link", state=SurveyState.OPEN, access=Access.LINK)
     return {
+        "link_survey_id": link.id,
         "survey_id": survey.id,
         "item_id": survey.items[0].id,
         "branch_id": branch.id,
@@ -50,6 +52,7 @@ def _urls(app, world) -> list[tuple[str, str]]:
         "user_id": world["user_id"],
         "campaign_id": world["campaign_id"],
         "direction": "up",
+        "fmt": "csv",
     }
     found = []
     with app.test_request_context():
@@ -57,6 +60,8 @@ def _urls(app, world) -> list[tuple[str, str]]:
             if not rule.endpoint.startswith("manage."):
                 continue
             values = {name: params[name] for name in rule.arguments}
+            if rule.endpoint == "manage.show_poster":  # posters are for open-link surveys
+                values["survey_id"] = world["link_survey_id"]
             url = url_for(rule.endpoint, **values)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 found.append((method, url))

@@ -190,7 +190,11 @@ def test_slips_start_a_new_sheet_for_each_branch_and_keep_the_address_whole(
 def _plan_upload(client, survey, name: str, data: bytes, reason: str = "plan"):
     return client.post(
         f"/manage/surveys/{survey.id}/codes/file",
-        data={"csrf_token": token(client), "file": (io.BytesIO(data), name), "reason": reason},
+        data={
+            "csrf_token": token(client),
+            "plan-file": (io.BytesIO(data), name),
+            "plan-reason": reason,
+        },
         content_type="multipart/form-data",
     )
 
