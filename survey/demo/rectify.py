@@ -65,14 +65,15 @@ def add_rectification(campaign: Campaign, evaluation: Survey) -> None:
     _committee_plan(campaign, added, today)
     _branch_plan(campaign, by_code["b08"], added[3:6], today, B08_MEASURE)
     _branch_plan(campaign, by_code["b01"], added[6:7], today, B01_MEASURE, delayed=True)
-    waiting = plans.create_plan(None, campaign, by_code["b03"], "綜合規劃處黨支部整改方案")
+    b03 = by_code["b03"]
+    waiting = plans.create_plan(None, campaign, b03, f"{b03.name}整改方案")
     _measure(
         waiting,
         "規劃項目進展通報不及時",
         "每季度在公示欄通報項目進展",
         "羣眾及時了解項目進展",
         ProblemClass.BY_DEADLINE,
-        "綜合規劃處",
+        b03.name,
         today + timedelta(days=60),
         added[8:9],
     )

@@ -120,6 +120,8 @@ VISITS = [
     ("10-results", "results.show_survey", RESULTS),
     ("11-branch-results", "results.show_branch", f"{RESULTS}/branches/b01"),
     ("13-stage-comparison", "results.compare_surveys", f"/results/campaigns/{CAMPAIGN}/compare"),
+    ("14-rectification", "rectify.show_overview", f"/rectify/{CAMPAIGN}"),
+    ("15-rectification-effect", "rectify.show_effect", f"/rectify/{CAMPAIGN}/effect"),
 ]
 
 
@@ -182,3 +184,13 @@ def test_respondent_form_and_language_switch(open_context, live_server):
     expect(items.nth(1).locator("input").nth(1)).to_be_checked()
     _take(page, "07-respondent-form-after-switching")
     session.watch.check()
+
+
+def test_public_plans_on_a_phone(open_context, live_server):
+    """The public page of the demo's filed plans (公示), as a phone shows it, without signing in."""
+    _needs(live_server, "rectify.show_public")
+    page = open_context(**PHONE).new_page()
+    response = page.goto(f"/plans/{CAMPAIGN}")
+    assert response.status == 200
+    expect(page.locator("table.measures").first).to_be_visible()
+    _take(page, "16-public-plans")
