@@ -321,6 +321,7 @@ def _page_forms(harness: Harness) -> dict[str, Form]:
             with app.app_context():
                 response = client.get(url, headers={"Accept-Language": "en"})
                 page = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+                response.close()  # a download's temporary file is closed with its response
             for form in parse_forms(page, url):
                 forms.setdefault(form.action.split("?")[0], form)
     sign_in_as(client, None)

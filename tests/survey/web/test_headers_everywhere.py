@@ -178,6 +178,7 @@ def test_every_get_route_as_anonymous_admin_and_branch_viewer(app, client, world
                     # The seeded world names real objects: an admin must reach every view.
                     failures.append(f"GET {url} as admin → {response.status_code}")
                 _check(response, f"GET {url} as {role}", failures, respondent=respondent)
+                response.close()  # a download's temporary file is closed with its response
                 checked += 1
                 db.session.rollback()
     assert checked >= 3 * len(rules(app, "GET"))
