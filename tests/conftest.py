@@ -63,7 +63,7 @@ def require_postgres() -> str:
     return PG_URL
 
 
-def _worker_schema() -> str:
+def worker_schema() -> str:
     """A schema name unique to this test process, so parallel runs never share tables."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:10]
@@ -74,7 +74,7 @@ def _worker_schema() -> str:
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a schema of this test worker, created once."""
     base = require_postgres()
-    schema = _worker_schema()
+    schema = worker_schema()
     engine = create_engine(base)
     with engine.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -9,7 +9,11 @@ from sqlalchemy import create_engine, inspect, text
 from survey import create_app
 from survey.db import db
 from survey.models import Base
-from tests.conftest import require_postgres
+from tests.conftest import require_postgres, worker_schema
+
+#: The migration check's own schema, named after this test process, so that two suites running
+#: at once on one server never drop each other's.
+MIGRATION_SCHEMA = f"migration_{worker_schema()}"
 
 
 def _fresh_postgres_url() -> str:
@@ -17,11 +21,11 @@ def _fresh_postgres_url() -> str:
     base = require_postgres()
     engine = create_engine(base)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
-        connection.execute(text("CREATE SCHEMA migration_check"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {MIGRATION_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {MIGRATION_SCHEMA}"))
     engine.dispose()
     separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3Dmigration_check"
+    return f"{base}{separator}options=-csearch_path%3D{MIGRATION_SCHEMA}"
 
 
 def _check(url: str) -> None:
@@ -60,7 +64,7 @@ def test_init_db_on_postgresql_matches_models_and_repeats():
     finally:
         engine = create_engine(require_postgres())
         with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {MIGRATION_SCHEMA} CASCADE"))
         engine.dispose()
 
 
