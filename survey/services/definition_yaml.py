@@ -45,6 +45,9 @@ _TOP_KEYS = (
     "comments",
     "comment_max_length",
     "min_rank_respondents",
+    "target",
+    "welcome_text",
+    "thanks_text",
 )
 
 
@@ -257,7 +260,7 @@ def _read_settings(reader: _Reader, top) -> dict[str, Any]:
     )
     comment_max_length = reader.integer(top, "comment_max_length", None, minimum=1)
     min_rank = reader.integer(top, "min_rank_respondents", None, minimum=1)
-    return {
+    return _read_texts(reader, top) | {
         "slug": reader.text(top, "slug", None, limit=64, pattern=SLUG_PATTERN),
         "title": reader.text(top, "title", None, limit=200),
         "kind": reader.choice(top, "kind", None, SurveyKind),
@@ -269,6 +272,27 @@ def _read_settings(reader: _Reader, top) -> dict[str, Any]:
         "comments": bool(reader.boolean(top, "comments", None)),
         "comment_max_length": comment_max_length or 2000,
         "min_rank_respondents": min_rank or 30,
+    }
+
+
+#: Longest welcome or thank-you text (as the settings page allows).
+TEXT_LIMIT = 2000
+
+
+def _read_texts(reader: _Reader, top) -> dict[str, Any]:
+    """The target (a percentage, as the office's form takes it) and the welcome and thank-you
+    texts, all optional."""
+    target, node = reader.scalar(top, "target", None)
+    if node is not None:
+        number = reader.number(top, "target", None, positive=True)
+        if number is not None and number > 100:
+            reader.problem(node, "target", _("must be a percentage between 0 and 100"))
+            number = None
+        target = None if number is None else round(number / 100, 6)
+    return {
+        "target": target,
+        "welcome_text": reader.text(top, "welcome_text", None, limit=TEXT_LIMIT) or "",
+        "thanks_text": reader.text(top, "thanks_text", None, limit=TEXT_LIMIT) or "",
     }
 
 
@@ -414,6 +438,11 @@ def export_definition(survey: Survey) -> str:
         "comment_max_length": d.comment_max_length,
         "min_rank_respondents": d.min_rank_respondents,
     }
+    if d.target is not None:
+        data["target"] = _number(round(d.target * 100, 4))
+    for key in ("welcome_text", "thanks_text"):
+        if getattr(d, key):
+            data[key] = getattr(d, key)
     return yaml.safe_dump(
         data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000
     )

@@ -92,6 +92,10 @@ class SurveyDefinition:
     comments: bool = False
     comment_max_length: int = 2000
     min_rank_respondents: int = 30
+    #: The favourable rate aimed for, as a share (the YAML writes a percentage); None: none.
+    target: float | None = None
+    welcome_text: str = ""
+    thanks_text: str = ""
     #: Line of each top-level key in the file, for problems found later (not part of equality).
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -130,6 +134,9 @@ def definition_of(survey: Survey) -> SurveyDefinition:
         comments=survey.allows_comments,
         comment_max_length=survey.comment_max_length,
         min_rank_respondents=survey.min_rank_respondents,
+        target=survey.target,
+        welcome_text=survey.welcome_text or "",
+        thanks_text=survey.thanks_text or "",
     )
 
 
@@ -228,6 +235,7 @@ _AUDITED_SETTINGS = (
     "comments",
     "comment_max_length",
     "min_rank_respondents",
+    "target",
 )
 
 
@@ -241,6 +249,8 @@ def changes(old: SurveyDefinition, new: SurveyDefinition) -> str:
     for name in ("scale", "categories", "items"):
         if getattr(old, name) != getattr(new, name):
             parts.append(f"{name}=changed")
+    if (old.welcome_text, old.thanks_text) != (new.welcome_text, new.thanks_text):
+        parts.append("texts=changed")
     if old.campaign_title != new.campaign_title:
         parts.append("campaign_title=changed")
     return " ".join(parts)
@@ -275,6 +285,9 @@ def _set_settings(survey: Survey, definition: SurveyDefinition) -> None:
     survey.allows_comments = definition.comments
     survey.comment_max_length = definition.comment_max_length
     survey.min_rank_respondents = definition.min_rank_respondents
+    survey.target = definition.target
+    survey.welcome_text = definition.welcome_text
+    survey.thanks_text = definition.thanks_text
 
 
 def _set_questionnaire(survey: Survey, definition: SurveyDefinition) -> None:

@@ -366,3 +366,23 @@ def test_load_survey_refuses_a_file_that_is_not_utf8(runner, tmp_path):
     result = runner.invoke(args=["load-survey", "survey.yaml"])
     assert result.exit_code == 1
     assert "survey.yaml:2: a survey definition must be saved as UTF-8" in result.stderr
+
+
+def test_target_and_texts_travel_with_the_definition(runner, tmp_path):
+    """The target (a percentage in the file, a share in the survey) and the welcome and
+    thank-you texts load, export and load again unchanged; a target over 100 is refused."""
+    text = VALID + (
+        'target: 90\nwelcome_text: "歡迎參加測評。\\n請如實填寫。"\nthanks_text: 謝謝！\n'
+    )
+    result = load(runner, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    survey = db.session.scalar(select(Survey))
+    assert survey.target == pytest.approx(0.9)
+    assert survey.welcome_text == "歡迎參加測評。\n請如實填寫。"
+    assert survey.thanks_text == "謝謝！"
+    exported = export_definition(survey)
+    assert "target: 90" in exported
+    assert parse_definition(exported, "x.yaml") == parse_definition(text, "survey.yaml")
+    refused = load(runner, tmp_path, VALID + "target: 120\n", "bad.yaml")
+    assert refused.exit_code == 1
+    assert "target: must be a percentage between 0 and 100" in refused.output
