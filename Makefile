@@ -25,6 +25,15 @@ install: $(VENV)/.installed translations
 
 install-dev: $(VENV)/.installed-dev translations
 
+## axe-core for the browser tests' accessibility checks, from the npm registry into a git-ignored
+## folder. Without npm the accessibility tests skip (and fail in CI, where .ci/run installs npm).
+AXE := tests/browser/vendor/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p tests/browser/vendor && \
+	  npm install --silent --prefix tests/browser/vendor axe-core@4.10.3 >/dev/null; \
+	else echo "npm not found: the accessibility tests will be skipped"; fi
+
 ## Compile the translation catalogs (binaries are built here, never committed).
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d survey/translations -D messages >/dev/null
@@ -38,7 +47,7 @@ run: install
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 ## Install the test dependencies and run the whole suite.
-test: install-dev
+test: install-dev $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/vulture
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)

@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 import survey
 from survey import create_app
 from survey.config import LANGUAGES
+from survey.db import db
 
 ROOT = Path(survey.__file__).resolve().parent.parent
 CATALOGS = ROOT / "survey" / "translations"
@@ -227,7 +228,11 @@ def test_interface_default_is_traditional_chinese(database_url):
             "BABEL_DEFAULT_LOCALE": "zh_Hant",
         }
     )
-    page = app.test_client().get("/").get_data(as_text=True)
+    try:
+        page = app.test_client().get("/").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # this second app's connections (the schedule check reads)
     assert '<html lang="zh-Hant"' in page and "參加測評" in page
 
 
