@@ -18,6 +18,7 @@ from analytics.report import BELOW, HIGHER, LOWER, NO_CLEAR_CHANGE, Comparison
 from survey.db import db
 from survey.models import Campaign, Item, Measure, MeasureStatus, Plan, SurveyState, User
 from survey.services import audit
+from survey.services.item_pairs import ItemPair, item_pairs
 from survey.services.rectification.plans import evaluation_survey, final_test, plans_of
 from survey.services.report import Report, build_report
 
@@ -118,16 +119,20 @@ def _comparison_report(campaign: Campaign) -> tuple[Report | None, bool]:
     return build_report(final, compare=evaluation), True
 
 
-def _item_effect(report: Report, plan: Plan, item: Item) -> ItemEffect:
-    """The comparison of ``item`` in the plan's branch (overall for the committee's plan)."""
-    later = next((q for q in report.items if q.key == item.key), None)
-    asked_as = later.text if later is not None and later.text != item.text else None
+def _item_effect(report: Report, pairs: dict[str, ItemPair], plan: Plan, item: Item) -> ItemEffect:
+    """The comparison of evaluation ``item`` in the plan's branch (overall for the committee's
+    plan). The comparison is keyed by the final test's items; ``pairs`` maps an evaluation key
+    to the final item it is compared with (by key, or as the office paired them)."""
+    pair = pairs.get(item.key)
+    if pair is None:  # the final test asks nothing the item is compared with
+        return ItemEffect(item, None, NOT_MEASURED)
     comparisons = report.comparison
     if plan.branch is None:
-        found = comparisons.overall.get(item.key)
+        found = comparisons.overall.get(pair.key)
     else:
-        found = comparisons.branches.get(plan.branch.code, {}).get(item.key)
+        found = comparisons.branches.get(plan.branch.code, {}).get(pair.key)
     change = found.change if found is not None else None
+    asked_as = pair.text if pair.wording_differs else None
     return ItemEffect(item, found, _VERDICT_OF_CHANGE.get(change, NOT_MEASURED), asked_as)
 
 
@@ -142,10 +147,11 @@ def effect_report(campaign: Campaign) -> EffectReport:
         evaluation.title if evaluation else None,
         ready,
     )
+    pairs = {p.earlier_key: p for p in item_pairs(final, evaluation)} if ready else {}
     for plan in plans_of(campaign, filed_only=True):
         effects = []
         for measure in plan.measures:
-            items = [_item_effect(report, plan, item) for item in measure.items] if ready else []
+            items = [_item_effect(report, pairs, plan, i) for i in measure.items] if ready else []
             effect = MeasureEffect(measure, items)
             effects.append(effect)
             result.verdicts.update(e.verdict for e in items)

@@ -322,3 +322,37 @@ def test_the_demo_shows_the_whole_loop(app):
     assert result.ready
     b08 = next(e for p, es in result.plans if p.branch and p.branch.code == "b08" for e in es)
     assert {i.verdict for i in b08.items} == {effect.IMPROVED}
+
+
+def test_the_effect_follows_an_explicit_pairing_of_items(campaign, make_survey, make_user):
+    """The final test renumbered its items: q1 of the evaluation is asked as q3 there, paired by
+    the office. The measure's item is read from that pair, with the final wording noted."""
+    from survey.services.item_pairs import pair_item
+
+    evaluation = campaign.surveys[0]
+    b01, b02, b03 = campaign.branches
+    for branch in (b01, b02, b03):
+        add_responses(evaluation, branch, {"good": 2, "poor": 8})
+    plan = plans.create_plan(None, campaign, b01, "整改")
+    plans.add_measure(None, plan, _measure(item_ids=(evaluation.items[0].id,)))
+    plans.discuss_plan(None, plan, date.today())
+    plans.file_plan(make_user("group", Role.SUPERVISOR), plan)
+    final = make_survey("manyi", kind=SurveyKind.SATISFACTION, threshold=3)
+    final.items[2].text = "改寫後的第1題"
+    db.session.commit()
+    pair_item(None, final.items[2], evaluation.items[0])
+    for branch in (b01, b02, b03):
+        add_responses(
+            final,
+            branch,
+            {"poor": 10},
+            per_item={"q3": {"good": 10}},
+        )
+    final.state = SurveyState.CLOSED
+    db.session.commit()
+    (_plan, (measure_effect,)), *_ = effect.effect_report(campaign).plans
+    (item_effect,) = measure_effect.items
+    expected = build_report(final, compare=evaluation).comparison.branches["b01"]["q3"]
+    assert item_effect.comparison == expected
+    assert item_effect.verdict == effect.IMPROVED
+    assert item_effect.asked_as == "改寫後的第1題"
