@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -18,9 +19,19 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.forms import SiteForm
+from survey.manage.forms import ActionForm
 from survey.models import MeasureStatus, OpinionSource, ProblemClass
+from survey.refusals import BadRequest
 from survey.services.rectification.opinions import SOURCE_LABELS, TEXT_LIMIT
 from survey.services.rectification.plans import CLASS_LABELS, STATUS_LABELS
+
+
+def check_posted() -> ActionForm:
+    """A one-button form (its target is in the address): refuse a stale or forged one (400)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        raise BadRequest(_("The form has expired. Please try again."))
+    return form
 
 
 class CheckboxesField(SelectMultipleField):

@@ -98,7 +98,7 @@ def list_opinions(slug: str):
         themes=sorted({t.name for o in opinions.live_opinions(campaign) for t in o.themes}),
         sources=opinions.SOURCE_LABELS,
         import_form=f.ImportOpinionsForm(),
-        action_form=f.TagForm(),
+        action_form=f.ActionForm(),
         waiting=public.waiting_feedback(campaign),
         addressed=opinions.addressed_by(campaign),
         closed_surveys=[s for s in campaign.surveys if s.state == "closed"],
@@ -184,9 +184,7 @@ def pull_comments(slug: str, survey_slug: str):
     survey = find_survey(survey_slug)
     if survey.campaign_id != campaign.id:
         raise NotFound(_("This page does not exist."))
-    form = f.TagForm()
-    if not form.validate_on_submit():
-        raise Refusal(_("The form has expired. Please try again."), status=400)
+    f.check_posted()
     added = opinions.pull_comments(g.user, survey)
     flash(_("%(count)d comments taken in as opinions.", count=added), "success")
     return redirect(url_for("rectify.list_opinions", slug=slug))
@@ -197,9 +195,7 @@ def take_in_feedback(slug: str):
     """Turn the public page's waiting feedback into opinions."""
     office_admin()
     campaign = find_campaign(slug)
-    form = f.TagForm()
-    if not form.validate_on_submit():
-        raise Refusal(_("The form has expired. Please try again."), status=400)
+    f.check_posted()
     added = public.take_in_feedback(g.user, campaign)
     flash(_("%(count)d feedback taken in as opinions.", count=added), "success")
     return redirect(url_for("rectify.list_opinions", slug=slug))

@@ -11,16 +11,9 @@ from survey.models import Measure, MeasureStatus, Plan, PlanState, ProblemClass
 from survey.rectify import bp
 from survey.rectify import forms as f
 from survey.rectify.opinions import branch_choices, chosen_branch, office_admin
-from survey.refusals import BadRequest
 from survey.services.lookup import find_campaign, get_row
 from survey.services.rectification import effect, opinions, plans, public
 from survey.services.rectification.exports import effect_workbook
-
-
-def _posted(form) -> None:
-    """A one-button form: refuse a stale or forged one."""
-    if not form.validate_on_submit():
-        raise BadRequest(_("The form has expired. Please try again."))
 
 
 def _plan_form(campaign) -> f.PlanForm:
@@ -37,7 +30,7 @@ def _overview(campaign, form: f.PlanForm, status: int = 200):
         form=form,
         overdue=plans.overdue_measures(campaign),
         summary=opinions.summary(campaign),
-        action_form=f.TagForm(),
+        action_form=f.ActionForm(),
         labels=plans.PLAN_STATE_LABELS,
         is_admin=g.user.role.value == "admin",
         waiting=public.waiting_feedback(campaign),
@@ -104,7 +97,7 @@ def _plan_page(plan: Plan, form, discuss_form, status: int = 200):
         plan=plan,
         form=form,
         discuss_form=discuss_form,
-        action_form=f.TagForm(),
+        action_form=f.ActionForm(),
         proposed=effect.proposed_items(plan) if plan.state is not PlanState.FILED else [],
         labels=plans,
         is_overdue=plans.is_overdue,
@@ -152,7 +145,7 @@ def edit_measure(measure_id: int):
 def delete_measure(measure_id: int):
     office_admin()
     measure = get_row(Measure, measure_id)
-    _posted(f.TagForm())
+    f.check_posted()
     plan_id = measure.plan_id
     plans.delete_measure(g.user, measure)
     flash(_("Measure deleted."), "success")
@@ -203,7 +196,7 @@ def discuss_plan(plan_id: int):
 def move_plan(plan_id: int, step: str):
     """File a discussed plan, or return it to draft (supervisors)."""
     plan = get_row(Plan, plan_id)
-    _posted(f.TagForm())
+    f.check_posted()
     if step == "file":
         plans.file_plan(g.user, plan)
         flash(_("The plan is filed and shown on the public page."), "success")
@@ -226,7 +219,7 @@ def show_briefing(plan_id: int):
 def set_public(slug: str):
     office_admin()
     campaign = find_campaign(slug)
-    _posted(f.TagForm())
+    f.check_posted()
     public.set_public(g.user, campaign, not campaign.plans_are_public)
     if campaign.plans_are_public:
         flash(_("The public page is on."), "success")
