@@ -443,6 +443,7 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     chart. The container itself, plotly's toolbar and the tables are checked. (Walking plotly's
     thousands of SVG nodes also doubles the time axe takes on a results page.)
     """
+    page.wait_for_load_state()  # a page still arriving has no <head> to take the script yet
     page.add_script_tag(path=str(require_axe()))
     result = page.evaluate(
         """async () => {

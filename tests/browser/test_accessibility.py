@@ -157,7 +157,8 @@ def test_admin_survey_pages(open_context, live_server):
     page = session.new_page()
     sign_in(page, ADMIN)
     page.goto("/manage/")
-    page.get_by_role("link", name="羣眾滿意度測評表", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="羣眾滿意度測評表", exact=True).click()
     survey_url = page.url
     check(page, "a survey's overview")
     pages = [
@@ -171,7 +172,8 @@ def test_admin_survey_pages(open_context, live_server):
     ]
     for name in pages:
         page.goto(survey_url)
-        page.locator("nav.subnav").get_by_role("link", name=name, exact=True).click()
+        with page.expect_navigation():  # axe must meet the new page, not the one leaving
+            page.locator("nav.subnav").get_by_role("link", name=name, exact=True).click()
         check(page, f"the survey's “{name}” page")
     page.get_by_label(t("Branch"), exact=True).select_option(label="b03 工業處黨支部")
     page.get_by_label(t("Codes per branch")).fill("2")
