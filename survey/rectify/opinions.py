@@ -10,7 +10,7 @@ from survey.manage.base import form_status, save_form, show_refusal
 from survey.models import Branch, Opinion, OpinionSource, Role
 from survey.rectify import bp
 from survey.rectify import forms as f
-from survey.refusals import Forbidden, NotFound, Refusal
+from survey.refusals import Forbidden, Invalid, NotFound, Refusal
 from survey.services.imports import Rejected, read_table
 from survey.services.lookup import find_campaign, find_survey, get_row
 from survey.services.rectification import opinions, public
@@ -36,7 +36,7 @@ def chosen_branch(campaign, branch_id: int) -> Branch | None:
         return None
     found = next((b for b in campaign.branches if b.id == branch_id), None)
     if found is None:
-        raise Refusal(_("This branch is not part of the campaign."), field="branch", status=422)
+        raise Invalid(_("This branch is not part of the campaign."), field="branch")
     return found
 
 
@@ -47,12 +47,12 @@ def _opinion(campaign, opinion_id: int) -> Opinion:
     return opinion
 
 
-def _listed(campaign) -> tuple[list[Opinion], dict]:
+def _listed(everyone: list[Opinion]) -> tuple[list[Opinion], dict]:
     """The opinions the filters in the address choose (branch, theme, source)."""
     branch = request.args.get("branch", "")
     theme = request.args.get("theme", "")
     source = request.args.get("source", "")
-    found = opinions.live_opinions(campaign)
+    found = everyone
     if branch:
         found = [o for o in found if (o.branch.code if o.branch else "committee") == branch]
     if theme:
@@ -87,7 +87,8 @@ def list_opinions(slug: str):
         )
         if done:
             return done
-    listed, filters = _listed(campaign)
+    everyone = opinions.live_opinions(campaign)
+    listed, filters = _listed(everyone)
     return render_template(
         "rectify/opinions.html",
         campaign=campaign,
@@ -95,7 +96,7 @@ def list_opinions(slug: str):
         opinions=listed[:PAGE_SIZE],
         more=max(0, len(listed) - PAGE_SIZE),
         filters=filters,
-        themes=sorted({t.name for o in opinions.live_opinions(campaign) for t in o.themes}),
+        themes=sorted({t.name for o in everyone for t in o.themes}),
         sources=opinions.SOURCE_LABELS,
         import_form=f.ImportOpinionsForm(),
         action_form=f.ActionForm(),
@@ -148,9 +149,7 @@ def tag_opinion(slug: str, opinion_id: int):
     )
     if done:
         return done
-    raise Refusal(
-        form.errors.get("themes") or form.form_errors or [_("Check the themes.")], status=422
-    )
+    raise Invalid(form.errors.get("themes") or form.form_errors or [_("Check the themes.")])
 
 
 @bp.route("/rectify/<slug>/opinions/<int:opinion_id>/merge", methods=["GET", "POST"])

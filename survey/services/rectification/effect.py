@@ -112,13 +112,6 @@ class EffectReport:
     verdicts: Counter = field(default_factory=Counter)
 
 
-def _comparison_report(campaign: Campaign) -> tuple[Report | None, bool]:
-    evaluation, final = evaluation_survey(campaign), final_test(campaign)
-    if evaluation is None or final is None or final.state is not SurveyState.CLOSED:
-        return None, False
-    return build_report(final, compare=evaluation), True
-
-
 def _item_effect(report: Report, pairs: dict[str, ItemPair], plan: Plan, item: Item) -> ItemEffect:
     """The comparison of evaluation ``item`` in the plan's branch (overall for the committee's
     plan). The comparison is keyed by the final test's items; ``pairs`` maps an evaluation key
@@ -139,8 +132,9 @@ def _item_effect(report: Report, pairs: dict[str, ItemPair], plan: Plan, item: I
 def effect_report(campaign: Campaign) -> EffectReport:
     """Each filed plan's measures with the change of their items, and the campaign's tallies;
     ``ready`` is False until the final satisfaction test is closed."""
-    report, ready = _comparison_report(campaign)
     evaluation, final = evaluation_survey(campaign), final_test(campaign)
+    ready = evaluation is not None and final is not None and final.state is SurveyState.CLOSED
+    report = build_report(final, compare=evaluation) if ready else None
     result = EffectReport(
         campaign,
         final.title if final else None,
