@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from benchmarks.submission_load import Form, form_posting_to, parse_forms
+from survey import rectify
 from survey.db import db
 from survey.models import Base
 from tests.helpers.routes import World, rules, seed_world, urls_for
@@ -228,8 +229,9 @@ def _fingerprint_sql() -> str:
     return "SELECT " + ", ".join(counts)
 
 
-#: POST routes for people who are not signed in, besides the respondent path.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout"}
+#: POST routes for people who are not signed in, besides the respondent path: signing in and
+#: out, and feedback on the public page of plans (the rectify area names its own).
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout"} | rectify.PUBLIC_ENDPOINTS
 #: What a refused request may still write.
 REFUSAL_MAY_CHANGE = {"throttle", "audit_entry"}
 
